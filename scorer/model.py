@@ -1,0 +1,389 @@
+"""Loading an HPS checkpoint into open_clip, fast, and scoring with it.
+
+Loading: the architecture is built on the meta device (no random init, no memory), the
+checkpoint is memory-mapped (``torch.load(mmap=True, weights_only=True)``) and its tensors
+assigned (``load_state_dict(strict=True, assign=True)``), so peak memory is about one copy of
+the weights. The text tower's causal ``attn_mask`` is a non-persistent buffer, absent from
+the checkpoint: it is rebuilt, else text features would silently come out NaN. A probe
+forward pass checks that the loaded model gives finite outputs.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import threading
+import time
+from collections.abc import Sequence
+from contextlib import nullcontext
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+
+from .errors import CheckpointError, ConfigError
+from .preprocess import HPS_PREPROCESS, ImageSource, PreprocessCfg, load_and_preprocess
+from .zoo import file_sha256, get_version, resolve_checkpoint
+
+log = logging.getLogger(__name__)
+
+_DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
+
+
+@dataclass(frozen=True)
+class Comparison:
+    score_a: float
+    score_b: float
+    prob_a: float  # P(A preferred over B)
+
+    @property
+    def preferred(self) -> str:
+        return "A" if self.prob_a >= 0.5 else "B"
+
+
+@dataclass(frozen=True)
+class RankedImage:
+    index: int  # position in the input
+    score: float
+
+
+def resolve_device(device: str) -> torch.device:
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        dev = torch.device(device)
+    except RuntimeError:
+        raise ConfigError(
+            f"HPS_DEVICE={device!r}: not a torch device (auto, cpu, cuda, cuda:N)"
+        ) from None
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise ConfigError(f"HPS_DEVICE={device!r}: CUDA is not available on this machine")
+    return dev
+
+
+def resolve_precision(precision: str, device: torch.device) -> str:
+    if precision == "auto":
+        return "fp16" if device.type == "cuda" else "fp32"
+    if precision not in _DTYPES:
+        raise ConfigError(f"unknown precision {precision!r}; choose auto, fp32, bf16 or fp16")
+    return precision
+
+
+def _arch_name(arch: str) -> str:
+    """Register a model-config JSON with open_clip and return its name; names pass through."""
+    import open_clip
+
+    path = Path(arch).expanduser()
+    if arch.endswith(".json") or path.is_file():
+        if not path.is_file():
+            raise ConfigError(f"HPS_ARCH / --arch: model-config file {arch!r} does not exist")
+        try:
+            cfg = json.loads(path.read_text())
+        except ValueError as exc:
+            raise ConfigError(f"HPS_ARCH / --arch: {arch!r} is not valid JSON ({exc})") from None
+        if not isinstance(cfg, dict) or not {"embed_dim", "vision_cfg", "text_cfg"} <= set(cfg):
+            raise ConfigError(
+                f"HPS_ARCH / --arch: {arch!r} is not an open_clip model config "
+                "(needs embed_dim, vision_cfg, text_cfg)"
+            )
+        open_clip.add_model_config(path)
+        return path.stem
+    if arch not in open_clip.list_models():
+        raise ConfigError(
+            f"HPS_ARCH / --arch: unknown open_clip model {arch!r}; give a model-config JSON path "
+            f"or one of: {', '.join(open_clip.list_models())}"
+        )
+    return arch
+
+
+def _read_state_dict(path: Path) -> dict[str, torch.Tensor]:
+    try:
+        ckpt = torch.load(path, map_location="cpu", mmap=True, weights_only=True)
+    except Exception as exc:
+        raise CheckpointError(
+            f"checkpoint {str(path)!r} cannot be read as a torch checkpoint "
+            f"({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''})"
+        ) from exc
+    state = ckpt.get("state_dict", ckpt) if isinstance(ckpt, dict) else None
+    if not isinstance(state, dict) or not state:
+        raise CheckpointError(
+            f"checkpoint {str(path)!r} holds no state dict (expected {{'state_dict': ...}})"
+        )
+    if all(k.startswith("module.") for k in state):
+        state = {k[len("module.") :]: v for k, v in state.items()}
+    return state
+
+
+def _rebuild_missing_buffers(model: torch.nn.Module) -> None:
+    """Rebuild non-persistent buffers left on the meta device (the causal text mask)."""
+    for module in model.modules():
+        for name, buf in list(module._buffers.items()):
+            if buf is None or not buf.is_meta:
+                continue
+            if name != "attn_mask" or buf.ndim != 2 or buf.shape[0] != buf.shape[1]:
+                raise CheckpointError(f"checkpoint lacks buffer {name!r} {tuple(buf.shape)}")
+            mask = torch.full(tuple(buf.shape), float("-inf")).triu_(1)
+            module._buffers[name] = mask
+    leftovers = [n for n, p in model.named_parameters() if p.is_meta]
+    if leftovers:
+        raise CheckpointError(f"checkpoint lacks parameters: {', '.join(leftovers[:5])}")
+
+
+def _keep_layernorm_fp32(model: torch.nn.Module) -> None:
+    """After casting weights to bf16/fp16, run every LayerNorm in fp32 (fp32 weights, input
+    upcast, output cast back), as open_clip's LayerNormFp32 does."""
+    from open_clip.transformer import LayerNormFp32
+
+    for module in model.modules():
+        if isinstance(module, torch.nn.LayerNorm):
+            module.float()
+            module.__class__ = LayerNormFp32
+
+
+class HPSScorer:
+    """A loaded HPS model. Thread-safe for scoring; text embeddings cached per prompt."""
+
+    def __init__(
+        self,
+        model: torch.nn.Module,
+        tokenizer,
+        *,
+        version: str,
+        arch: str,
+        checkpoint_path: Path,
+        device: torch.device,
+        precision: str,
+        preprocess_cfg: PreprocessCfg = HPS_PREPROCESS,
+        max_image_pixels: int = 50_000_000,
+        batch_size: int = 8,
+        load_seconds: float = 0.0,
+    ) -> None:
+        self.model = model
+        self.tokenizer = tokenizer
+        self.version = version
+        self.arch = arch
+        self.checkpoint_path = checkpoint_path
+        self.device = device
+        self.precision = precision
+        self.preprocess_cfg = preprocess_cfg
+        self.max_image_pixels = max_image_pixels
+        self.batch_size = batch_size
+        self.load_seconds = load_seconds
+        self._autocast = device.type == "cuda" and precision != "fp32"
+        self._input_dtype = (
+            torch.float32 if (self._autocast or precision == "fp32") else _DTYPES[precision]
+        )
+        self._text_cache: dict[str, torch.Tensor] = {}
+        self._lock = threading.Lock()
+        self._sha256: str | None = None
+        # exp of the learned temperature, as in the training objective
+        self.logit_scale = float(model.logit_scale.detach().float().exp().item())
+
+    # --- metadata -------------------------------------------------------------------
+    @property
+    def checkpoint_sha256(self) -> str:
+        if self._sha256 is None:
+            self._sha256 = file_sha256(self.checkpoint_path)
+        return self._sha256
+
+    def describe(self) -> dict:
+        return {
+            "version": self.version,
+            "arch": self.arch,
+            "checkpoint": str(self.checkpoint_path),
+            "checkpoint_sha256": self.checkpoint_sha256,
+            "precision": self.precision,
+            "device": str(self.device),
+        }
+
+    # --- encoding -------------------------------------------------------------------
+    def _ctx(self):
+        if self._autocast:
+            return torch.autocast(device_type="cuda", dtype=_DTYPES[self.precision])
+        return nullcontext()
+
+    @torch.inference_mode()
+    def encode_images(self, pixels: torch.Tensor) -> torch.Tensor:
+        """[N, 3, S, S] preprocessed -> [N, D] L2-normalised fp32 embeddings (CPU)."""
+        pixels = pixels.to(self.device, dtype=self._input_dtype, non_blocking=True)
+        with self._ctx():
+            feats = self.model.encode_image(pixels)
+        return F.normalize(feats.float(), dim=-1).cpu()
+
+    @torch.inference_mode()
+    def encode_texts(self, prompts: Sequence[str]) -> torch.Tensor:
+        """Prompts -> [N, D] L2-normalised fp32 embeddings, each distinct prompt encoded once."""
+        missing = list(dict.fromkeys(p for p in prompts if p not in self._text_cache))
+        for start in range(0, len(missing), 64):
+            chunk = missing[start : start + 64]
+            tokens = self.tokenizer(chunk).to(self.device)
+            with self._ctx():
+                feats = self.model.encode_text(tokens)
+            feats = F.normalize(feats.float(), dim=-1).cpu()
+            for prompt, row in zip(chunk, feats):
+                self._text_cache[prompt] = row
+        return torch.stack([self._text_cache[p] for p in prompts])
+
+    def set_text_embeddings(self, prompts: Sequence[str], embeddings: torch.Tensor) -> None:
+        """Fill the text cache from persisted embeddings (same checkpoint and precision)."""
+        for prompt, row in zip(prompts, embeddings):
+            self._text_cache[prompt] = row.float()
+
+    # --- scoring --------------------------------------------------------------------
+    def score_pixels(self, pixels: torch.Tensor, prompts: Sequence[str]) -> list[float]:
+        """Scores of preprocessed images, each against its own prompt."""
+        if len(prompts) != pixels.shape[0]:
+            raise ValueError(f"{pixels.shape[0]} images but {len(prompts)} prompts")
+        with self._lock:
+            text = self.encode_texts(prompts)
+            img = self.encode_images(pixels)
+        return (100.0 * (img * text).sum(dim=-1)).tolist()
+
+    def preprocess(self, source: ImageSource, name: str | None = None) -> torch.Tensor:
+        return load_and_preprocess(
+            source, name=name, max_pixels=self.max_image_pixels, cfg=self.preprocess_cfg
+        )
+
+    def score(
+        self,
+        images: Sequence[ImageSource],
+        prompt: str,
+        *,
+        names: Sequence[str] | None = None,
+        batch_size: int | None = None,
+    ) -> list[float]:
+        """HPS score of each image against one prompt: 100 x cosine similarity."""
+        _check_prompt(prompt)
+        batch_size = batch_size or self.batch_size
+        names = list(names) if names is not None else [None] * len(images)
+        scores: list[float] = []
+        for start in range(0, len(images), batch_size):
+            chunk = images[start : start + batch_size]
+            pixels = torch.stack(
+                [self.preprocess(src, name) for src, name in zip(chunk, names[start:])]
+            )
+            scores.extend(self.score_pixels(pixels, [prompt] * len(chunk)))
+        return scores
+
+    def rank(
+        self, images: Sequence[ImageSource], prompt: str, *, names: Sequence[str] | None = None
+    ) -> list[RankedImage]:
+        """Images sorted best first (ties keep input order)."""
+        scores = self.score(images, prompt, names=names)
+        order = sorted(range(len(scores)), key=lambda i: -scores[i])
+        return [RankedImage(i, scores[i]) for i in order]
+
+    def compare(
+        self, image_a: ImageSource, image_b: ImageSource, prompt: str, *, names=("A", "B")
+    ) -> Comparison:
+        """Both scores and P(A preferred) = sigmoid(logit_scale * (cos_a - cos_b))."""
+        score_a, score_b = self.score([image_a, image_b], prompt, names=list(names))
+        z = self.logit_scale * (score_a - score_b) / 100.0
+        return Comparison(score_a, score_b, _sigmoid(z))
+
+
+def _sigmoid(z: float) -> float:
+    if z >= 0:
+        return 1.0 / (1.0 + math.exp(-z))
+    e = math.exp(z)
+    return e / (1.0 + e)
+
+
+def _check_prompt(prompt: str) -> None:
+    if not isinstance(prompt, str) or not prompt.strip():
+        raise ConfigError("the prompt is empty: give the text the images were generated from")
+
+
+def load_scorer(
+    *,
+    version: str = "v2.1",
+    checkpoint: str | None = None,
+    arch: str | None = None,
+    precision: str = "auto",
+    device: str = "auto",
+    batch_size: int = 8,
+    max_image_pixels: int = 50_000_000,
+    threads: int = 0,
+) -> HPSScorer:
+    """Resolve, load and check an HPS checkpoint. Raises HPSError subclasses on user error."""
+    import open_clip
+
+    t0 = time.perf_counter()
+    spec = get_version(version)
+    if threads:
+        torch.set_num_threads(threads)
+    dev = resolve_device(device)
+    prec = resolve_precision(precision, dev)
+    name = _arch_name(arch or spec.arch)
+    path = resolve_checkpoint(version, checkpoint)
+    state = _read_state_dict(path)
+
+    logging.disable(logging.WARNING)  # open_clip warns "initialized randomly": not so here
+    try:
+        with torch.device("meta"):
+            model = open_clip.create_model(name, pretrained=None, device="meta")
+    finally:
+        logging.disable(logging.NOTSET)
+    try:
+        model.load_state_dict(state, strict=True, assign=True)
+    except RuntimeError as exc:
+        raise CheckpointError(
+            f"checkpoint {str(path)!r} does not fit architecture {arch or spec.arch!r}: "
+            f"{str(exc).splitlines()[0]}"
+        ) from None
+    del state
+    _rebuild_missing_buffers(model)
+
+    if dev.type == "cuda" or prec == "fp32":
+        model = model.float()  # CUDA low precision runs as autocast over fp32 weights
+    else:
+        model = model.to(_DTYPES[prec])
+        _keep_layernorm_fp32(model)
+    model = model.to(dev).eval().requires_grad_(False)
+
+    tokenizer = open_clip.get_tokenizer(name)
+    scorer = HPSScorer(
+        model,
+        tokenizer,
+        version=version,
+        arch=arch or spec.arch,
+        checkpoint_path=path,
+        device=dev,
+        precision=prec,
+        max_image_pixels=max_image_pixels,
+        batch_size=batch_size,
+    )
+    _check_finite(scorer, path)
+    scorer.load_seconds = time.perf_counter() - t0
+    log.info(
+        "loaded HPS %s from %s in %.2fs (%s, %s)", version, path, scorer.load_seconds, dev, prec
+    )
+    return scorer
+
+
+def load_scorer_from_settings(settings) -> HPSScorer:
+    return load_scorer(
+        version=settings.version,
+        checkpoint=settings.checkpoint,
+        arch=settings.arch,
+        precision=settings.precision,
+        device=settings.device,
+        batch_size=settings.batch_size,
+        max_image_pixels=settings.max_image_pixels,
+        threads=settings.threads,
+    )
+
+
+def _check_finite(scorer: HPSScorer, path: Path) -> None:
+    size = scorer.preprocess_cfg.size
+    probe = torch.zeros(1, 3, size, size)
+    text = scorer.encode_texts(["a photo"])
+    img = scorer.encode_images(probe)
+    scorer._text_cache.clear()
+    if not (torch.isfinite(text).all() and torch.isfinite(img).all()):
+        raise CheckpointError(
+            f"checkpoint {str(path)!r} gives non-finite features after loading "
+            "(corrupt weights, or a buffer missing from the checkpoint)"
+        )

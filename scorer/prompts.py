@@ -1,0 +1,117 @@
+"""Benchmark prompt sets: from a local file/folder or the hub dataset ``zhwang/HPDv2``.
+
+The lists contain duplicate prompts: they are indexed by position and never deduplicated.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import PromptSetError
+from .protocol import PROMPTS_PER_STYLE, STYLES
+
+HUB_DATASET = "zhwang/HPDv2"
+
+
+@dataclass(frozen=True)
+class PromptSets:
+    styles: dict[str, list[str]]  # style -> prompts in benchmark order
+    source: str
+
+    def sha256(self, style: str) -> str:
+        return prompt_list_sha256(self.styles[style])
+
+    @property
+    def total(self) -> int:
+        return sum(len(v) for v in self.styles.values())
+
+
+def prompt_list_sha256(prompts: list[str]) -> str:
+    data = json.dumps(prompts, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    return hashlib.sha256(data).hexdigest()
+
+
+def load_prompt_sets(source: str | Path | None = None, *, expect_count: bool = True) -> PromptSets:
+    """Load the four styles' prompts.
+
+    ``source``: a combined ``{style: [prompts]}`` JSON file, or a folder of ``<style>.json``
+    files; ``None`` downloads ``benchmark/<style>.json`` from the hub dataset. With
+    ``expect_count`` each style must hold exactly 800 prompts.
+    """
+    if source is None:
+        styles = _from_hub()
+        label = f"hub dataset {HUB_DATASET}"
+    else:
+        path = Path(source).expanduser()
+        label = str(path)
+        if path.is_dir():
+            styles = {}
+            for style in STYLES:
+                file = path / f"{style}.json"
+                if not file.is_file():
+                    raise PromptSetError(f"prompt folder {label!r} has no {style}.json")
+                styles[style] = _read_json(file)
+        elif path.is_file():
+            data = _read_json(path)
+            if not isinstance(data, dict):
+                raise PromptSetError(f"{label!r}: expected a JSON object {{style: [prompts]}}")
+            styles = data
+        else:
+            raise PromptSetError(f"prompt set {label!r} does not exist (HPS_PROMPTS / --prompts)")
+    return PromptSets(_validate(styles, label, expect_count), label)
+
+
+def _read_json(path: Path):
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise PromptSetError(f"{str(path)!r} is not readable JSON ({exc})") from None
+
+
+def _validate(styles: dict, label: str, expect_count: bool) -> dict[str, list[str]]:
+    missing = [s for s in STYLES if s not in styles]
+    if missing:
+        raise PromptSetError(
+            f"{label!r} lacks the styles {', '.join(missing)} (needs {', '.join(STYLES)})"
+        )
+    out: dict[str, list[str]] = {}
+    for style in STYLES:
+        prompts = styles[style]
+        if not isinstance(prompts, list) or not all(isinstance(p, str) for p in prompts):
+            raise PromptSetError(f"{label!r}: {style} must be a list of strings")
+        if expect_count and len(prompts) != PROMPTS_PER_STYLE:
+            raise PromptSetError(
+                f"{label!r}: {style} has {len(prompts)} prompts, the benchmark has "
+                f"{PROMPTS_PER_STYLE}"
+            )
+        out[style] = list(prompts)
+    return out
+
+
+def _from_hub() -> dict[str, list[str]]:
+    try:
+        from huggingface_hub import hf_hub_download
+
+        return {
+            style: _read_json(
+                Path(
+                    hf_hub_download(
+                        repo_id=HUB_DATASET,
+                        filename=f"benchmark/{style}.json",
+                        repo_type="dataset",
+                    )
+                )
+            )
+            for style in STYLES
+        }
+    except PromptSetError:
+        raise
+    except Exception as exc:
+        raise PromptSetError(
+            f"benchmark prompts: hub download from dataset {HUB_DATASET} failed "
+            f"({type(exc).__name__}). Set HPS_PROMPTS (or --prompts) to a combined "
+            "{style: [prompts]} JSON or a folder of <style>.json files."
+        ) from exc

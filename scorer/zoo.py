@@ -1,0 +1,101 @@
+"""HPS versions as data, and checkpoint resolution.
+
+Resolution order: an explicit path (setting ``HPS_CHECKPOINT`` or ``--checkpoint``), else a
+download of the version's file from the hub model repo through huggingface_hub, which
+honours its cache (``HF_HOME``) and offline mode (``HF_HUB_OFFLINE=1``). The LAION base
+weights are never downloaded: the HPS checkpoint holds the whole model.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import CheckpointError, ConfigError
+
+
+@dataclass(frozen=True)
+class HPSVersion:
+    name: str
+    filename: str
+    repo_id: str = "xswu/HPSv2"
+    arch: str = "ViT-H-14"
+    # Published digest, where one is known; otherwise the digest is computed and recorded.
+    sha256: str | None = None
+
+
+VERSIONS: dict[str, HPSVersion] = {
+    "v2.0": HPSVersion("v2.0", "HPS_v2_compressed.pt"),
+    "v2.1": HPSVersion("v2.1", "HPS_v2.1_compressed.pt"),
+}
+DEFAULT_VERSION = "v2.1"
+
+
+def get_version(name: str) -> HPSVersion:
+    try:
+        return VERSIONS[name]
+    except KeyError:
+        raise ConfigError(
+            f"unknown HPS version {name!r}; known versions: {', '.join(VERSIONS)}"
+        ) from None
+
+
+def resolve_checkpoint(version: str, checkpoint: str | os.PathLike | None = None) -> Path:
+    """Return a local path to the checkpoint of ``version``.
+
+    Raises CheckpointError naming the version, what was tried and how to provide one.
+    """
+    spec = get_version(version)
+    if checkpoint:
+        path = Path(checkpoint).expanduser()
+        if not path.is_file():
+            raise CheckpointError(
+                f"HPS {version}: checkpoint file {str(path)!r} (from HPS_CHECKPOINT or "
+                "--checkpoint) does not exist or is not a file."
+            )
+        return path
+    try:
+        from huggingface_hub import hf_hub_download
+
+        return Path(hf_hub_download(repo_id=spec.repo_id, filename=spec.filename))
+    except Exception as exc:  # network, offline mode, missing file, auth ...
+        raise CheckpointError(
+            f"HPS {version}: no checkpoint available. Tried the hub download of "
+            f"{spec.repo_id}/{spec.filename} ({type(exc).__name__}: {_first_line(exc)}). "
+            f"Provide one: set HPS_CHECKPOINT=/path/to/{spec.filename} (or pass "
+            "--checkpoint), or allow the hub download (unset HF_HUB_OFFLINE, or put the "
+            "file in the huggingface_hub cache)."
+        ) from exc
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else ""
+
+
+def file_sha256(path: str | os.PathLike) -> str:
+    """sha256 of a file, cached in a sidecar keyed by size and mtime.
+
+    Hashing a 2 GB checkpoint costs seconds; the sidecar (``<file>.sha256.json``, or none
+    where the folder is read-only) makes later loads free.
+    """
+    path = Path(path)
+    stat = path.stat()
+    key = {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
+    sidecar = path.with_name(path.name + ".sha256.json")
+    try:
+        cached = json.loads(sidecar.read_text())
+        if cached.get("key") == key and len(cached.get("sha256", "")) == 64:
+            return cached["sha256"]
+    except (OSError, ValueError):
+        pass
+    with open(path, "rb") as fh:
+        digest = hashlib.file_digest(fh, "sha256").hexdigest()
+    try:
+        sidecar.write_text(json.dumps({"key": key, "sha256": digest}))
+    except OSError:
+        pass
+    return digest
