@@ -1,0 +1,39 @@
+"""Shared fixtures. Tests never touch the network."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ["HF_HUB_OFFLINE"] = "1"
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+REPO = Path(__file__).resolve().parent.parent
+SHARED_PROMPTS = REPO.parent / "shared" / "data" / "hps_benchmark_prompts.json"
+
+
+@pytest.fixture(scope="session")
+def tiny_checkpoint(tmp_path_factory) -> tuple[Path, Path]:
+    """(checkpoint, arch JSON) of a tiny random open_clip model in the HPS format."""
+    from scorer.tiny import make_tiny_checkpoint
+
+    return make_tiny_checkpoint(tmp_path_factory.mktemp("tiny"), seed=0)
+
+
+@pytest.fixture(scope="session")
+def tiny_scorer(tiny_checkpoint):
+    from scorer import load_scorer
+
+    ckpt, arch = tiny_checkpoint
+    return load_scorer(checkpoint=str(ckpt), arch=str(arch), device="cpu", precision="fp32")
+
+
+@pytest.fixture(scope="session")
+def real_prompts_path() -> Path:
+    """The real 3,200 benchmark prompts, read in place (never copied into the repo)."""
+    path = Path(os.environ.get("HPS_TEST_PROMPTS", SHARED_PROMPTS))
+    if not path.is_file():
+        pytest.skip(f"benchmark prompts not found at {path} (set HPS_TEST_PROMPTS)")
+    return path
