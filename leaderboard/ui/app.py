@@ -1,0 +1,139 @@
+"""The app factory and the server entry point.
+
+``create_app(settings)`` builds the ``gr.Blocks``; nothing happens at import. ``main()`` reads
+the environment (the only place), opens the store, starts the in-process worker when
+``HPS_WORKER`` is on, and launches on ``HPS_HOST:HPS_PORT``.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+import gradio as gr
+
+from scorer.settings import Settings
+
+from . import texts
+from .context import AppContext
+from .leaderboard_tab import build_leaderboard_tab
+from .score_tab import build_compare_tab, build_score_tab, scorer_status
+from .scorers import ScorerLoader, ScorerPool
+
+log = logging.getLogger(__name__)
+
+CSS = """
+#leaderboard-table td { white-space: nowrap; }
+"""
+
+
+def create_app(
+    settings: Settings,
+    *,
+    scorer_loader: ScorerLoader | None = None,
+    store=None,
+    pool: ScorerPool | None = None,
+) -> gr.Blocks:
+    """Build the web app. ``store``: a ``leaderboard.Store`` (opened from ``settings`` when
+    omitted); ``scorer_loader``: Settings -> HPSScorer (default: the real checkpoint loader)."""
+    if store is None:
+        from leaderboard import Store
+
+        store = Store.open(settings)
+    ctx = AppContext(settings, pool or ScorerPool(settings, scorer_loader), store)
+    with gr.Blocks(title=texts.TITLE) as demo:
+        gr.Markdown(texts.HEADER)
+        with gr.Tabs():
+            with gr.Tab(texts.TAB_LEADERBOARD, id="leaderboard"):
+                build_leaderboard_tab(ctx, demo)
+            with gr.Tab(texts.TAB_SCORE, id="score"):
+                score_status = build_score_tab(ctx.pool)
+            with gr.Tab(texts.TAB_COMPARE, id="compare"):
+                compare_status = build_compare_tab(ctx.pool)
+            _optional_tabs(ctx, demo)
+            with gr.Tab(texts.TAB_ABOUT, id="about"):
+                gr.Markdown(texts.ABOUT)
+        demo.load(
+            lambda: (scorer_status(ctx.pool, settings.version),) * 2,
+            None,
+            [score_status, compare_status],
+            api_visibility="private",
+        )
+    demo.hps_context = ctx  # for main() and tests: the pool, store and settings in use
+    return demo
+
+
+def _optional_tabs(ctx: AppContext, demo: gr.Blocks) -> None:
+    """Submit, model and head-to-head views: they need the submissions package."""
+    try:
+        from .model_tab import build_head_to_head_tab, build_model_tab
+        from .submit_tab import build_submit_tab
+    except ImportError:  # pragma: no cover - until the submissions package lands
+        log.warning("submissions package not available: Submit/Model tabs disabled")
+        return
+    with gr.Tab(texts.TAB_SUBMIT, id="submit"):
+        build_submit_tab(ctx, demo)
+    with gr.Tab(texts.TAB_MODEL, id="model"):
+        build_model_tab(ctx, demo)
+    with gr.Tab(texts.TAB_HEAD_TO_HEAD, id="h2h"):
+        build_head_to_head_tab(ctx, demo)
+
+
+def launch_kwargs(settings: Settings) -> dict:
+    """Arguments of ``Blocks.launch`` that follow from the settings."""
+    return {
+        "server_name": settings.host,
+        "server_port": settings.port,
+        "max_file_size": f"{settings.max_upload_mb}mb",
+        "css": CSS,
+        "show_error": True,
+    }
+
+
+def start_worker(ctx: AppContext) -> tuple[threading.Thread, threading.Event]:
+    """One in-process scoring worker thread; it claims one job at a time."""
+    from submissions import Worker
+
+    stop = threading.Event()
+    worker = Worker(ctx.store, ctx.settings, ctx.pool)
+    thread = threading.Thread(
+        target=worker.run_forever, args=(stop,), name="hps-worker", daemon=True
+    )
+    thread.start()
+    return thread, stop
+
+
+def preload(pool: ScorerPool, version: str) -> threading.Thread:
+    """Load the default scorer in the background so the first request is fast; a failure
+    is remembered and shown in the scoring tabs."""
+
+    def run() -> None:
+        try:
+            pool.get(version)
+        except Exception as exc:  # shown to users by scorer_status; logged here
+            log.warning("scorer %s not available: %s", version, exc)
+
+    thread = threading.Thread(target=run, name="hps-preload", daemon=True)
+    thread.start()
+    return thread
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    settings = Settings.from_env()
+    settings.data_path.mkdir(parents=True, exist_ok=True)
+    from leaderboard import Store
+
+    store = Store.open(settings)
+    demo = create_app(settings, store=store)
+    ctx = demo.hps_context
+    preload(ctx.pool, settings.version)
+    stop = None
+    if settings.worker:
+        _, stop = start_worker(ctx)
+    try:
+        demo.queue(default_concurrency_limit=4).launch(**launch_kwargs(settings))
+    finally:
+        if stop is not None:
+            stop.set()
+        store.close()

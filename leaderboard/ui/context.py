@@ -1,0 +1,30 @@
+"""What every view of one app instance shares: settings, scorers, store, prompts."""
+
+from __future__ import annotations
+
+import tempfile
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from scorer.prompts import PromptSets, load_prompt_sets
+from scorer.settings import Settings
+
+from .scorers import ScorerPool
+
+
+@dataclass
+class AppContext:
+    settings: Settings
+    pool: ScorerPool
+    store: object  # leaderboard.Store
+    export_dir: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="hps-export-")))
+    _prompts: PromptSets | None = None
+    _prompts_lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def prompts(self) -> PromptSets:
+        """The benchmark prompt sets (HPS_PROMPTS or the hub), loaded on first use."""
+        with self._prompts_lock:
+            if self._prompts is None:
+                self._prompts = load_prompt_sets(self.settings.prompts)
+            return self._prompts

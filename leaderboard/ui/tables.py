@@ -1,0 +1,139 @@
+"""Leaderboard rows -> display tables and CSV: pure functions, no Gradio.
+
+The columns derive from :data:`scorer.protocol.STYLES`; every cell is plain text or a
+number (never Markdown or HTML), so user-provided model names are shown as typed.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Sequence
+from datetime import datetime
+
+import pandas as pd
+
+from scorer.protocol import STYLES
+
+from . import texts
+
+AVERAGED = "Averaged"
+ALL_COLUMNS: tuple[str, ...] = ("rank", "model", *STYLES, AVERAGED, "images", "kind", "date")
+DEFAULT_COLUMNS: tuple[str, ...] = ALL_COLUMNS
+SORT_KEYS: tuple[str, ...] = ("rank", AVERAGED, *STYLES, "model", "images", "date")
+COLUMN_TYPES = {"rank": "number", "images": "number"}
+
+
+def mean_std(stats) -> str:
+    if stats is None or stats.mean is None:
+        return ""
+    if stats.std is None:
+        return f"{stats.mean:.2f}"
+    return f"{stats.mean:.2f} ± {stats.std:.2f}"
+
+
+def _date(value: datetime | None) -> str:
+    return value.strftime("%Y-%m-%d") if value else ""
+
+
+def filter_rows(rows: Sequence, *, search: str = "", verified_only: bool = False) -> list:
+    """Rows whose model name contains ``search`` (case-insensitive), optionally verified."""
+    needle = (search or "").strip().casefold()
+    return [
+        r
+        for r in rows
+        if (not needle or needle in r.model.casefold())
+        and (not verified_only or r.kind == "verified")
+    ]
+
+
+def _sort_key(row, key: str):
+    """Ascending key; missing values last whichever way."""
+    if key == "model":
+        return (0, row.model.casefold())
+    if key == "date":
+        return (row.created_at is None, -(row.created_at.timestamp() if row.created_at else 0))
+    if key == "images":
+        return (0, -row.n_images)
+    if key == "rank":
+        return (row.rank is None, row.rank or 0, -(row.averaged or 0))
+    value = row.averaged if key == AVERAGED else getattr(row.styles.get(key), "mean", None)
+    return (value is None, -(value or 0.0))
+
+
+def sort_rows(rows: Sequence, key: str = "rank") -> list:
+    """Best first for scores, newest first for dates, A-Z for names."""
+    if key not in SORT_KEYS:
+        key = "rank"
+    return sorted(rows, key=lambda r: _sort_key(r, key))
+
+
+def display_cells(row) -> dict[str, object]:
+    model = row.model + (texts.PARTIAL_MARK if row.partial else "")
+    cells: dict[str, object] = {"rank": row.rank if row.rank is not None else "", "model": model}
+    for style in STYLES:
+        cells[style] = mean_std(row.styles.get(style))
+    cells[AVERAGED] = f"{row.averaged:.2f}" if row.averaged is not None else ""
+    cells["images"] = row.n_images
+    cells["kind"] = texts.BADGE.get(row.kind, row.kind)
+    cells["date"] = _date(row.created_at)
+    return cells
+
+
+def leaderboard_frame(
+    rows: Sequence, columns: Sequence[str] | None = None
+) -> tuple[pd.DataFrame, list[str]]:
+    """(table, Dataframe datatypes) for the chosen columns, in :data:`ALL_COLUMNS` order."""
+    chosen = [c for c in ALL_COLUMNS if c in (columns or DEFAULT_COLUMNS)] or ["model"]
+    data = [[display_cells(r)[c] for c in chosen] for r in rows]
+    return pd.DataFrame(data, columns=chosen), [COLUMN_TYPES.get(c, "str") for c in chosen]
+
+
+CSV_HEADER = (
+    "rank",
+    "model",
+    "version",
+    "kind",
+    "partial",
+    *(f"{s} {part}" for s in STYLES for part in ("mean", "std", "n")),
+    "averaged",
+    "images",
+    "link",
+    "organisation",
+    "date",
+)
+
+
+def _csv_safe(value: object) -> object:
+    """Defuse spreadsheet formulas in user text (CSV injection)."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
+
+
+def leaderboard_csv(rows: Sequence) -> str:
+    """Machine-readable CSV: numbers unformatted, one mean/std/n triple per style."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(CSV_HEADER)
+    for r in rows:
+        style_cells = []
+        for s in STYLES:
+            st = r.styles.get(s)
+            style_cells += [st.mean, st.std, st.n] if st else ["", "", ""]
+        writer.writerow(
+            [
+                r.rank if r.rank is not None else "",
+                _csv_safe(r.model),
+                r.version,
+                r.kind,
+                r.partial,
+                *["" if v is None else v for v in style_cells],
+                "" if r.averaged is None else r.averaged,
+                r.n_images,
+                _csv_safe(r.link or ""),
+                _csv_safe(r.organisation or ""),
+                r.created_at.isoformat() if r.created_at else "",
+            ]
+        )
+    return out.getvalue()

@@ -1,0 +1,235 @@
+"""Every user-facing string of the web app, in one place.
+
+Strings that take values use ``str.format`` fields; values that come from users (model
+names, notes, file names) are escaped by the caller before they reach Markdown.
+"""
+
+from __future__ import annotations
+
+TITLE = "HPS v2 Leaderboard"
+HEADER = (
+    "# HPS v2 Leaderboard\n"
+    "Text-to-image models scored with **Human Preference Score v2** "
+    "([Wu et al. 2023](https://arxiv.org/abs/2306.09341)) on the 3,200 benchmark prompts "
+    "(anime, concept-art, paintings, photo; 800 each). Score your own images, compare two, "
+    "or submit a model's benchmark images."
+)
+
+# --- tabs ---------------------------------------------------------------------------
+TAB_LEADERBOARD = "Leaderboard"
+TAB_SCORE = "Score images"
+TAB_COMPARE = "Compare two"
+TAB_SUBMIT = "Submit"
+TAB_MODEL = "Model"
+TAB_HEAD_TO_HEAD = "Head-to-head"
+TAB_ABOUT = "About"
+
+# --- errors -------------------------------------------------------------------------
+ERROR_TITLE = "Cannot do that"
+INTERNAL_ERROR_TITLE = "Internal error"
+INTERNAL_ERROR = (
+    "Something went wrong on the server. The error was logged; please try again or report it."
+)
+NO_IMAGES = "no images: upload one or more images to score"
+NO_IMAGE_A = "image A is missing: upload the two images to compare"
+NO_IMAGE_B = "image B is missing: upload the two images to compare"
+NO_UPLOAD = "nothing uploaded: give a zip file or the four style folders"
+BOTH_UPLOADS = "give either a zip file or style folders, not both"
+NO_MODEL_NAME = "the model name is empty: name the model the images come from"
+NO_STORE = "the leaderboard store is not available in this app"
+ADMIN_OFF = "admin actions are off: the server has no HPS_ADMIN_TOKEN set"
+ADMIN_DENIED = "wrong admin token"
+NO_SUBMISSION = "choose a submission id first"
+PICK_TWO = "pick two different verified models"
+
+# --- scorer status ------------------------------------------------------------------
+SCORER_READY = "**Scorer ready:** HPS {version}, {arch}, {precision} on {device}."
+SCORER_NOT_LOADED = "HPS {version} loads on first use (a few seconds; longer if it must download)."
+SCORER_UNAVAILABLE = (
+    "**Scoring is not available for HPS {version}.**\n\n{error}\n\n"
+    "How to provide a checkpoint: set `HPS_CHECKPOINT=/path/to/the.pt` (the checkpoint of "
+    "`HPS_VERSION`; other versions come from the hub model repo `xswu/HPSv2`) and, for a "
+    "non-standard architecture, `HPS_ARCH` (an open_clip model name or a model-config JSON), "
+    "then restart the app. Browsing the leaderboard works without one."
+)
+
+# --- score tab ----------------------------------------------------------------------
+SCORE_INTRO = (
+    "Upload one or more images and the prompt they were generated from. Each image gets an "
+    "HPS score; the gallery shows them best first."
+)
+SCALE_EXPLAINED = (
+    "**The scale.** Score = 100 x cosine similarity of the image and prompt embeddings. "
+    "Typical values lie between about 20 and 35. Scores are comparable only for the same "
+    "prompt and the same HPS version: a 28 for one prompt and a 27 for another say nothing "
+    "about which image is better."
+)
+LABEL_IMAGES = "Images"
+LABEL_PROMPT = "Prompt"
+PLACEHOLDER_PROMPT = "the text the images were generated from"
+LABEL_VERSION = "HPS version"
+BUTTON_SCORE = "Score"
+LABEL_RANKED = "Ranked, best first"
+LABEL_SCORES = "Scores"
+LABEL_RAW = "Result as JSON (what the API returns)"
+SCORE_CAPTION = "#{rank}  {score:.2f}  {name}"
+SCORE_COLUMNS = ["rank", "image", "score"]
+
+# --- compare tab --------------------------------------------------------------------
+COMPARE_INTRO = (
+    "Two images for one prompt: which one would people prefer? The probability is the "
+    "model's own training objective, sigmoid(logit scale x (cos A - cos B))."
+)
+LABEL_IMAGE_A = "Image A"
+LABEL_IMAGE_B = "Image B"
+BUTTON_COMPARE = "Compare"
+LABEL_PREFERENCE = "Preference probability"
+COMPARE_VERDICT = (
+    "**HPS {version} prefers image {preferred}** with probability {prob:.1%}.\n\n"
+    "| | score |\n|---|---|\n| A | {score_a:.2f} |\n| B | {score_b:.2f} |"
+)
+
+# --- leaderboard tab ----------------------------------------------------------------
+LB_INTRO = (
+    "Mean ± std per style, in the official protocol (chunks of 80 prompts; std of the chunk "
+    "means). **reported**: numbers published by the HPS v2 authors; **verified**: images "
+    "scored here. Versions are never mixed: switch between them above the table."
+)
+LABEL_SEARCH = "Search models"
+PLACEHOLDER_SEARCH = "part of a model name"
+LABEL_VERIFIED_ONLY = "Verified only"
+LABEL_SHOW_PARTIAL = "Show partial submissions (never ranked)"
+LABEL_COLUMNS = "Columns"
+LABEL_SORT = "Sort by"
+LABEL_TABLE = "Leaderboard"
+BUTTON_CSV = "Download CSV"
+LABEL_BARS = "Per-style means with std (error bars)"
+LABEL_DISTRIBUTION = "Per-image scores of verified models"
+LB_EMPTY = "No rows match."
+BADGE = {"verified": "✔ verified", "reported": "reported"}
+PARTIAL_MARK = " (partial)"
+FIG_BARS_TITLE = "HPS {version}: style means ± std"
+FIG_DIST_TITLE = "HPS {version}: per-image scores (verified)"
+FIG_NO_DATA = "No data to plot"
+AXIS_SCORE = "HPS score"
+AXIS_STYLE = "style"
+
+# --- submit tab ---------------------------------------------------------------------
+SUBMIT_INTRO = (
+    "Submit one image per benchmark prompt: `anime/`, `concept-art/`, `paintings/`, "
+    "`photo/`, each holding `00000.jpg` ... `00799.jpg` (jpg, jpeg, png or webp), named by "
+    "the prompt's index. Upload them as one zip, or pick the four folders. The upload is "
+    "validated at once; scoring runs on the server and keeps going if you close the page. "
+    "Upload limit: {max_mb} MiB."
+)
+LABEL_ZIP = "Benchmark zip"
+LABEL_FOLDER = "Folder: {style}"
+LABEL_MODEL = "Model name"
+LABEL_LINK = "Link (paper, code or model card)"
+LABEL_ORG = "Organisation"
+LABEL_NOTES = "Notes"
+LABEL_PARTIAL = "Accept as partial if images are missing (shown, never ranked)"
+BUTTON_SUBMIT = "Validate and submit"
+LABEL_REPORT = "Validation report"
+LABEL_JOB = "Your job"
+LABEL_PROGRESS = "Progress"
+LABEL_QUEUE = "Queue"
+BUTTON_REFRESH = "Refresh"
+SUBMIT_ACCEPTED = "Submission #{id} accepted: {status}."
+SUBMIT_DUPLICATE = (
+    "These images were already submitted as #{id} (same content, version and checkpoint): "
+    "showing that result instead of scoring them twice."
+)
+PROGRESS_LINE = "Submission #{id}: {status}, {done} / {total} images{rate}{eta}"
+PROGRESS_RATE = ", {rate:.1f} images/s"
+PROGRESS_ETA = ", about {eta} left"
+PROGRESS_NONE = "No job yet: submit above, or type a submission id to follow it."
+LABEL_JOB_ID = "Follow submission id"
+QUEUE_COLUMNS = ["id", "model", "version", "status", "images", "submitted", "error"]
+ADMIN_TITLE = "Admin"
+LABEL_ADMIN_TOKEN = "Admin token"
+LABEL_ADMIN_ID = "Submission id"
+BUTTON_HIDE = "Hide"
+BUTTON_UNHIDE = "Unhide"
+BUTTON_DELETE = "Delete"
+BUTTON_RESCORE = "Retry / rescore"
+ADMIN_DONE = "Done: {action} submission #{id}."
+
+# --- model and head-to-head ---------------------------------------------------------
+LABEL_PICK_MODEL = "Model"
+MODEL_HEADER = "### {model}\nHPS {version} · {kind} · {n} images{partial}"
+MODEL_STYLE_COLUMNS = ["style", "mean", "std", "95% CI of mean", "n"]
+LABEL_BEST = "Best prompts"
+LABEL_WORST = "Worst prompts"
+PROMPT_COLUMNS = ["style", "index", "prompt", "score"]
+MODEL_REPORTED_ONLY = "Reported rows have no per-image scores; only verified models do."
+LABEL_MODEL_A = "Model A"
+LABEL_MODEL_B = "Model B"
+BUTTON_H2H = "Compare models"
+H2H_COLUMNS = ["style", "A wins", "95% CI", "mean diff (A-B)", "95% CI ", "prompts"]
+LABEL_STYLE = "Style"
+LABEL_PROMPT_INDEX = "Prompt index"
+LABEL_PAIR = "Both images for this prompt"
+PAIR_CAPTION = "{side}: {model}  {score}"
+H2H_SUMMARY = "Overall, **A** wins {win:.1%} of prompts (95% CI {lo:.1%} to {hi:.1%})."
+
+# --- about --------------------------------------------------------------------------
+ABOUT = """
+## What is measured
+**HPS v2** (Human Preference Score v2) is an OpenCLIP ViT-H-14 fine-tuned on HPD v2, 798k
+human choices between generated images. It predicts which of several images for one prompt
+people prefer. The score of an image for a prompt is **100 × the cosine similarity** of the
+L2-normalised image and prompt embeddings.
+
+## The protocol
+- 3,200 prompts from the HPD v2 benchmark: 800 each for *anime*, *concept-art*, *paintings*
+  and *photo*. One image per prompt, named by the prompt's index.
+- Images are converted to RGB, resized so the longest side is 224 (bicubic), padded to
+  224 × 224 and normalised exactly as the official evaluation does.
+- Per style, the 800 scores in prompt order are split into 10 chunks of 80; the **mean** is
+  the mean of the chunk means and the **±** is the population standard deviation of the chunk
+  means. **Averaged** is the mean of the four style means. Rank follows Averaged.
+- Incomplete submissions may be stored as *partial*: shown on request, never ranked.
+
+## How to read the numbers
+- A difference of a few tenths between models is often within the noise: look at the
+  confidence intervals in the model and head-to-head views.
+- Scores are comparable only **for the same prompt and the same version**.
+- **v2.0 and v2.1 are different models**: their numbers are on different scales and are
+  never mixed in one table. v2.1 is the default.
+- **reported** rows are the figures published by the HPS v2 authors; **verified** rows were
+  scored here from submitted images with the checkpoint whose sha256 is recorded.
+
+## Citation
+```
+@article{wu2023human,
+  title   = {Human Preference Score v2: A Solid Benchmark for Evaluating Human
+             Preferences of Text-to-Image Synthesis},
+  author  = {Wu, Xiaoshi and Hao, Yiming and Sun, Keqiang and Chen, Yixiong and
+             Zhu, Feng and Zhao, Rui and Li, Hongsheng},
+  journal = {arXiv preprint arXiv:2306.09341},
+  year    = {2023}
+}
+```
+Paper: https://arxiv.org/abs/2306.09341 · Code and weights: https://github.com/tgxs002/HPSv2
+"""
+
+
+def md_escape(text: object) -> str:
+    """User text safe inside Markdown: no HTML, no markup, one line."""
+    out = str(text).replace("\r", " ").replace("\n", " ")
+    out = out.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    for ch in "\\`*_{}[]()#+!|~":
+        out = out.replace(ch, "\\" + ch)
+    return out
+
+
+def format_duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "?"
+    seconds = int(round(seconds))
+    if seconds < 60:
+        return f"{seconds} s"
+    if seconds < 3600:
+        return f"{seconds // 60} min {seconds % 60:02d} s"
+    return f"{seconds // 3600} h {seconds % 3600 // 60:02d} min"
