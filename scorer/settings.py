@@ -161,6 +161,31 @@ SETTINGS: tuple[Setting, ...] = (
         parse_bool,
         "Run one scoring worker inside the app process.",
     ),
+    Setting(
+        "job_lease_s",
+        300,
+        _parse_positive_int,
+        "Seconds a running scoring job may go without a heartbeat (one per batch) before another "
+        "worker reclaims it as abandoned.",
+    ),
+    Setting(
+        "worker_poll_s",
+        2.0,
+        _parse_positive_float,
+        "Seconds an idle scoring worker waits before looking for a queued job again.",
+    ),
+    Setting(
+        "worker_pause_ms",
+        0,
+        _parse_non_negative_int,
+        "Milliseconds a scoring worker pauses between batches, leaving CPU to live requests.",
+    ),
+    Setting(
+        "prompt_count_check",
+        True,
+        parse_bool,
+        "Require exactly 800 prompts per style. Turn off only for small test benchmarks.",
+    ),
     # --- app ---
     Setting("host", "127.0.0.1", str.strip, "Address the web app listens on."),
     Setting("port", 7860, _parse_positive_int, "Port the web app listens on."),
@@ -193,6 +218,10 @@ class Settings:
     max_uncompressed_mb: int = 8192
     max_compression_ratio: float = 200.0
     worker: bool = True
+    job_lease_s: int = 300
+    worker_poll_s: float = 2.0
+    worker_pause_ms: int = 0
+    prompt_count_check: bool = True
     host: str = "127.0.0.1"
     port: int = 7860
     admin_token: str | None = None

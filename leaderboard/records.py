@@ -1,0 +1,94 @@
+"""What the store hands out: frozen, plain records (no database objects escape)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from scorer.errors import HPSError
+from scorer.protocol import StyleStats
+
+
+class SubmissionNotFound(HPSError, LookupError):
+    """No submission with that id."""
+
+    def __init__(self, submission_id: int) -> None:
+        self.submission_id = submission_id
+        super().__init__(f"no submission #{submission_id}")
+
+
+class InvalidTransition(HPSError):
+    """An admin or job action that the submission's state does not allow."""
+
+
+def aware(value: datetime | None) -> datetime | None:
+    """Stored naive UTC -> aware UTC."""
+    if value is None or value.tzinfo is not None:
+        return value
+    return value.replace(tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class LeaderboardRow:
+    submission_id: int | None  # None for reported rows
+    model: str
+    link: str | None
+    organisation: str | None
+    version: str
+    kind: str  # "verified" | "reported"
+    partial: bool
+    styles: dict[str, StyleStats | None]
+    averaged: float | None
+    rank: int | None  # None for partial rows
+    n_images: int
+    created_at: datetime | None
+    status: str
+
+    def as_dict(self) -> dict:
+        return {
+            "model": self.model,
+            "version": self.version,
+            "kind": self.kind,
+            "partial": self.partial,
+            "styles": {s: (st.as_dict() if st else None) for s, st in self.styles.items()},
+            "averaged": self.averaged,
+            "rank": self.rank,
+        }
+
+
+@dataclass(frozen=True)
+class SubmissionInfo:
+    id: int
+    model: str
+    version: str
+    status: str
+    partial: bool
+    created_at: datetime | None
+    finished_at: datetime | None
+    error: str | None
+    precision: str | None
+    checkpoint_sha256: str | None
+    images_total: int
+    images_done: int
+    hidden: bool
+    link: str | None = None
+    organisation: str | None = None
+    notes: str | None = None
+    content_hash: str | None = None
+    attempts: int = 0
+    started_at: datetime | None = None
+    folder: str | None = None
+    software: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Progress:
+    status: str
+    done: int
+    total: int
+    rate_per_s: float | None  # images per second in the current (or last) run
+    eta_s: float | None  # seconds left at that rate; 0 when finished
+
+    @property
+    def fraction(self) -> float:
+        return self.done / self.total if self.total else 0.0

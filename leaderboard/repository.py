@@ -1,0 +1,433 @@
+"""The store: every read and admin action on submissions, results and models.
+
+Build one with :meth:`Store.open` (creates/migrates the schema, seeds the published tables
+once). Job claiming and per-batch writes live in ``submissions.jobs``; they use this store's
+engines. Nothing is cached in memory: the database is the state.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from pathlib import Path
+
+from sqlalchemy import Engine, delete, func, insert, select, update
+
+from scorer.protocol import PROMPTS_PER_STYLE, STYLES, StyleStats
+from scorer.settings import Settings
+
+from . import models as m
+from .db import make_engine, migrate, utcnow, writer
+from .records import (
+    InvalidTransition,
+    LeaderboardRow,
+    Progress,
+    SubmissionInfo,
+    SubmissionNotFound,
+    aware,
+)
+from .seed import ensure_model
+from .stats import rank_rows
+
+
+class Store:
+    def __init__(self, engine: Engine, settings: Settings) -> None:
+        self.engine = engine
+        self.writer = writer(engine)
+        self.settings = settings
+
+    @classmethod
+    def open(cls, settings: Settings) -> Store:
+        engine = make_engine(settings.resolved_database_url)
+        migrate(engine)
+        return cls(engine, settings)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    @property
+    def data_path(self) -> Path:
+        return self.settings.data_path
+
+    def submission_folder(self, submission_id: int) -> Path:
+        return self.data_path / "submissions" / str(submission_id)
+
+    # --- leaderboard ------------------------------------------------------------------
+    def leaderboard(
+        self, version: str, *, include_partial: bool = False, verified_only: bool = False
+    ) -> list[LeaderboardRow]:
+        """Rows of one version, best first; partial rows (never ranked) last."""
+        rows = self._verified_rows(version)
+        if not verified_only:
+            rows += self._reported_rows(version)
+        if not include_partial:
+            rows = [r for r in rows if not r["partial"]]
+        ranks = rank_rows([None if r["partial"] else r["averaged"] for r in rows])
+        out = [LeaderboardRow(rank=rank, **r) for r, rank in zip(rows, ranks)]
+        out.sort(
+            key=lambda r: (
+                r.rank is None,
+                r.rank or 0,
+                -(r.averaged if r.averaged is not None else float("-inf")),
+                r.model,
+            )
+        )
+        return out
+
+    def _verified_rows(self, version: str) -> list[dict]:
+        s, md, sr = m.submissions, m.models, m.style_results
+        query = (
+            select(s, md.c.name, md.c.link, md.c.organisation)
+            .join(md, md.c.id == s.c.model_id)
+            .where(s.c.version == version, s.c.status == m.DONE, s.c.hidden.is_(False))
+        )
+        with self.engine.connect() as conn:
+            subs = conn.execute(query).mappings().all()
+            ids = [r["id"] for r in subs]
+            results: dict[int, dict[str, StyleStats]] = {i: {} for i in ids}
+            if ids:
+                for r in conn.execute(select(sr).where(sr.c.submission_id.in_(ids))).mappings():
+                    results[r["submission_id"]][r["style"]] = StyleStats(
+                        r["mean"], r["std"], r["n"]
+                    )
+        rows = []
+        for sub in subs:
+            styles = {st: results[sub["id"]].get(st) for st in STYLES}
+            means = [styles[st].mean if styles[st] else None for st in STYLES]
+            avg = None if any(v is None for v in means) else sum(means) / len(means)
+            rows.append(
+                dict(
+                    submission_id=sub["id"],
+                    model=sub["name"],
+                    link=sub["link"],
+                    organisation=sub["organisation"],
+                    version=version,
+                    kind=m.KIND_VERIFIED,
+                    partial=bool(sub["partial"]),
+                    styles=styles,
+                    averaged=avg,
+                    n_images=sum(st.n for st in styles.values() if st),
+                    created_at=aware(sub["created_at"]),
+                    status=sub["status"],
+                )
+            )
+        return rows
+
+    def _reported_rows(self, version: str) -> list[dict]:
+        rr, md = m.reported_results, m.models
+        query = (
+            select(rr, md.c.name, md.c.link, md.c.organisation)
+            .join(md, md.c.id == rr.c.model_id)
+            .where(rr.c.version == version)
+            .order_by(rr.c.id)
+        )
+        by_model: dict[int, dict] = {}
+        with self.engine.connect() as conn:
+            for r in conn.execute(query).mappings():
+                row = by_model.setdefault(r["model_id"], {"meta": r, "values": {}})
+                row["values"][r["column"]] = r["mean"]
+        rows = []
+        for entry in by_model.values():
+            meta, values = entry["meta"], entry["values"]
+            # The published tables are on the full benchmark; they give no std.
+            styles = {
+                st: StyleStats(values[st], None, PROMPTS_PER_STYLE) if st in values else None
+                for st in STYLES
+            }
+            rows.append(
+                dict(
+                    submission_id=None,
+                    model=meta["name"],
+                    link=meta["link"],
+                    organisation=meta["organisation"],
+                    version=version,
+                    kind=m.KIND_REPORTED,
+                    partial=any(v is None for v in styles.values()),
+                    styles=styles,
+                    averaged=values.get("averaged"),
+                    n_images=sum(st.n for st in styles.values() if st),
+                    created_at=None,
+                    status=m.DONE,
+                )
+            )
+        return rows
+
+    # --- submissions ------------------------------------------------------------------
+    def _info_query(self):
+        s, md = m.submissions, m.models
+        return select(s, md.c.name, md.c.link, md.c.organisation).join(md, md.c.id == s.c.model_id)
+
+    @staticmethod
+    def _info(r: Mapping) -> SubmissionInfo:
+        return SubmissionInfo(
+            id=r["id"],
+            model=r["name"],
+            version=r["version"],
+            status=r["status"],
+            partial=bool(r["partial"]),
+            created_at=aware(r["created_at"]),
+            finished_at=aware(r["finished_at"]),
+            error=r["error"],
+            precision=r["precision"],
+            checkpoint_sha256=r["checkpoint_sha256"],
+            images_total=r["images_total"],
+            images_done=r["images_done"],
+            hidden=bool(r["hidden"]),
+            link=r["link"],
+            organisation=r["organisation"],
+            notes=r["notes"],
+            content_hash=r["content_hash"],
+            attempts=r["attempts"],
+            started_at=aware(r["started_at"]),
+            folder=r["folder"],
+            software=json.loads(r["software_json"]) if r["software_json"] else {},
+        )
+
+    def get_submission(self, submission_id: int) -> SubmissionInfo:
+        with self.engine.connect() as conn:
+            row = (
+                conn.execute(self._info_query().where(m.submissions.c.id == submission_id))
+                .mappings()
+                .first()
+            )
+        if row is None:
+            raise SubmissionNotFound(submission_id)
+        return self._info(row)
+
+    def list_submissions(
+        self, *, statuses: Iterable[str] | None = None, include_hidden: bool = False
+    ) -> list[SubmissionInfo]:
+        """Newest first."""
+        s = m.submissions
+        query = self._info_query().order_by(s.c.created_at.desc(), s.c.id.desc())
+        if statuses is not None:
+            query = query.where(s.c.status.in_(list(statuses)))
+        if not include_hidden:
+            query = query.where(s.c.hidden.is_(False))
+        with self.engine.connect() as conn:
+            return [self._info(r) for r in conn.execute(query).mappings()]
+
+    def image_scores(self, submission_id: int) -> dict[str, list[float | None]]:
+        """Per style, the scores in prompt order (None where no image or not yet scored)."""
+        self.get_submission(submission_id)
+        sizes = self.prompt_counts(submission_id)
+        out = {style: [None] * sizes.get(style, PROMPTS_PER_STYLE) for style in STYLES}
+        t = m.image_scores
+        query = select(t.c.style, t.c.prompt_index, t.c.score).where(
+            t.c.submission_id == submission_id
+        )
+        with self.engine.connect() as conn:
+            for style, index, score in conn.execute(query):
+                out[style][index] = score
+        return out
+
+    def prompt_counts(self, submission_id: int) -> dict[str, int]:
+        sp, ps = m.submission_prompt_sets, m.prompt_sets
+        query = (
+            select(sp.c.style, ps.c.n_prompts)
+            .join(ps, ps.c.id == sp.c.prompt_set_id)
+            .where(sp.c.submission_id == submission_id)
+        )
+        with self.engine.connect() as conn:
+            return dict(conn.execute(query).all())
+
+    def prompts(self, submission_id: int) -> dict[str, list[str]]:
+        """The prompt lists the submission is scored against, by position."""
+        sp, ps = m.submission_prompt_sets, m.prompt_sets
+        query = (
+            select(sp.c.style, ps.c.prompts_json)
+            .join(ps, ps.c.id == sp.c.prompt_set_id)
+            .where(sp.c.submission_id == submission_id)
+        )
+        with self.engine.connect() as conn:
+            return {style: json.loads(data) for style, data in conn.execute(query)}
+
+    def progress(self, submission_id: int, *, now: datetime | None = None) -> Progress:
+        with self.engine.connect() as conn:
+            r = (
+                conn.execute(select(m.submissions).where(m.submissions.c.id == submission_id))
+                .mappings()
+                .first()
+            )
+        if r is None:
+            raise SubmissionNotFound(submission_id)
+        done, total = r["images_done"], r["images_total"]
+        rate = None
+        if r["claimed_at"] is not None and r["claimed_done"] is not None:
+            end = r["finished_at"] if r["status"] != m.RUNNING else (now or utcnow())
+            if r["status"] == m.RUNNING and r["heartbeat_at"] is not None:
+                end = max(end, r["heartbeat_at"])
+            elapsed = (end - r["claimed_at"]).total_seconds() if end else 0.0
+            scored = done - r["claimed_done"]
+            if elapsed > 0 and scored > 0:
+                rate = scored / elapsed
+        if r["status"] == m.DONE:
+            eta = 0.0
+        elif rate:
+            eta = (total - done) / rate
+        else:
+            eta = None
+        return Progress(r["status"], done, total, rate, eta)
+
+    # --- admin ------------------------------------------------------------------------
+    def hide_submission(self, submission_id: int, hidden: bool = True) -> None:
+        self._update(submission_id, hidden=hidden)
+
+    def delete_submission(self, submission_id: int) -> None:
+        """Remove the submission, its scores and its stored images."""
+        self.get_submission(submission_id)
+        with self.writer.begin() as conn:
+            for table in (m.image_scores, m.style_results, m.submission_prompt_sets):
+                conn.execute(delete(table).where(table.c.submission_id == submission_id))
+            conn.execute(delete(m.submissions).where(m.submissions.c.id == submission_id))
+        folder = self.submission_folder(submission_id)
+        if folder.is_dir():
+            shutil.rmtree(folder)
+
+    def requeue(self, submission_id: int, *, rescore: bool = False) -> None:
+        """Queue a failed or cancelled job again (it resumes: finished images are kept), or
+        rescore a finished one from scratch (``rescore=True`` or status done)."""
+        s = m.submissions
+        with self.writer.begin() as conn:
+            status = conn.execute(select(s.c.status).where(s.c.id == submission_id)).scalar()
+            if status is None:
+                raise SubmissionNotFound(submission_id)
+            if status in (m.QUEUED, m.RUNNING):
+                raise InvalidTransition(f"submission #{submission_id} is already {status}")
+            values = dict(status=m.QUEUED, error=None, finished_at=None, worker_id=None)
+            if rescore or status == m.DONE:
+                for table in (m.image_scores, m.style_results):
+                    conn.execute(delete(table).where(table.c.submission_id == submission_id))
+                values["images_done"] = 0
+            conn.execute(update(s).where(s.c.id == submission_id).values(**values))
+
+    def cancel(self, submission_id: int) -> None:
+        """Stop a queued or running job (a running worker notices at its next batch)."""
+        s = m.submissions
+        with self.writer.begin() as conn:
+            status = conn.execute(select(s.c.status).where(s.c.id == submission_id)).scalar()
+            if status is None:
+                raise SubmissionNotFound(submission_id)
+            if status not in (m.QUEUED, m.RUNNING):
+                raise InvalidTransition(f"submission #{submission_id} is {status}, not queued")
+            conn.execute(
+                update(s)
+                .where(s.c.id == submission_id)
+                .values(status=m.CANCELLED, finished_at=utcnow(), worker_id=None)
+            )
+
+    def _update(self, submission_id: int, **values) -> None:
+        with self.writer.begin() as conn:
+            result = conn.execute(
+                update(m.submissions).where(m.submissions.c.id == submission_id).values(**values)
+            )
+            if result.rowcount == 0:
+                raise SubmissionNotFound(submission_id)
+
+    # --- intake -----------------------------------------------------------------------
+    def find_duplicate(self, content_hash: str, version: str, checkpoint_sha256: str) -> int | None:
+        s = m.submissions
+        with self.engine.connect() as conn:
+            return conn.execute(
+                select(s.c.id).where(
+                    s.c.content_hash == content_hash,
+                    s.c.version == version,
+                    s.c.checkpoint_sha256 == checkpoint_sha256,
+                )
+            ).scalar()
+
+    def create_submission(
+        self,
+        *,
+        model: str,
+        version: str,
+        content_hash: str,
+        checkpoint_sha256: str,
+        prompts: Mapping[str, list[str]],
+        prompts_source: str | None,
+        partial: bool,
+        images_total: int,
+        link: str | None = None,
+        organisation: str | None = None,
+        notes: str | None = None,
+    ) -> tuple[int, bool]:
+        """Insert a queued submission; returns (id, duplicate). Identical content (hash,
+        version, checkpoint) returns the existing id with duplicate=True."""
+        s = m.submissions
+        with self.writer.begin() as conn:
+            existing = conn.execute(
+                select(s.c.id).where(
+                    s.c.content_hash == content_hash,
+                    s.c.version == version,
+                    s.c.checkpoint_sha256 == checkpoint_sha256,
+                )
+            ).scalar()
+            if existing is not None:
+                return existing, True
+            model_id = ensure_model(conn, model, link=link, organisation=organisation, notes=notes)
+            now = utcnow()
+            sub_id = conn.execute(
+                insert(s)
+                .values(
+                    model_id=model_id,
+                    version=version,
+                    content_hash=content_hash,
+                    checkpoint_sha256=checkpoint_sha256,
+                    status=m.QUEUED,
+                    partial=partial,
+                    hidden=False,
+                    notes=notes,
+                    folder="",
+                    images_total=images_total,
+                    images_done=0,
+                    attempts=0,
+                    created_at=now,
+                )
+                .returning(s.c.id)
+            ).scalar_one()
+            conn.execute(update(s).where(s.c.id == sub_id).values(folder=f"submissions/{sub_id}"))
+            for style in STYLES:
+                ps_id = _ensure_prompt_set(conn, style, prompts[style], prompts_source)
+                conn.execute(
+                    insert(m.submission_prompt_sets).values(
+                        submission_id=sub_id, style=style, prompt_set_id=ps_id
+                    )
+                )
+        return sub_id, False
+
+    def count_scores(self, submission_id: int) -> int:
+        t = m.image_scores
+        with self.engine.connect() as conn:
+            return conn.execute(
+                select(func.count()).select_from(t).where(t.c.submission_id == submission_id)
+            ).scalar_one()
+
+
+def _ensure_prompt_set(conn, style: str, prompts: list[str], source: str | None) -> int:
+    from scorer.prompts import prompt_list_sha256
+
+    digest = prompt_list_sha256(prompts)
+    ps = m.prompt_sets
+    found = conn.execute(select(ps.c.id).where(ps.c.style == style, ps.c.sha256 == digest)).scalar()
+    if found is not None:
+        return found
+    return conn.execute(
+        insert(ps)
+        .values(
+            style=style,
+            sha256=digest,
+            n_prompts=len(prompts),
+            source=source,
+            prompts_json=json.dumps(prompts, ensure_ascii=False),
+            created_at=utcnow(),
+        )
+        .returning(ps.c.id)
+    ).scalar_one()

@@ -1,0 +1,142 @@
+"""Leaderboard statistics: pure functions of per-image scores.
+
+* :func:`official_stats`: the official protocol per style (consecutive chunks of 80 in prompt
+  order, mean of the chunk means, population std of the chunk means) and Averaged.
+* :func:`rank_rows`: competition ranking ("1, 2, 2, 4") by Averaged, best first.
+* :func:`bootstrap_ci`: 95% percentile bootstrap interval of a style mean. It resamples
+  **images** (per-image scores, with replacement), not the ten chunk means: ten values give a
+  coarse, unstable interval, and with every chunk full the mean of chunk means equals the
+  mean of the images, so resampling images estimates the uncertainty of the same number.
+* :func:`head_to_head`: two models on the same prompts: per style and overall, win rate
+  (ties count half), mean difference a - b, and a paired bootstrap 95% CI of that difference
+  (prompt indices resampled with replacement, the same indices for both models; overall
+  resamples within each style and averages the four style differences).
+
+Fixed seeds (numpy ``default_rng(seed)``) make every interval reproducible.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from scorer.protocol import CHUNK, STYLES, StyleStats, averaged, style_stats
+
+N_RESAMPLES = 2000
+
+
+@dataclass(frozen=True)
+class OfficialResult:
+    styles: dict[str, StyleStats]
+    averaged: float | None
+
+
+def official_stats(
+    scores: Mapping[str, Sequence[float | None]], chunk: int = CHUNK
+) -> OfficialResult:
+    """Per-style official statistics and Averaged (None unless all four styles have a mean)."""
+    styles = {style: style_stats(list(scores.get(style, [])), chunk) for style in STYLES}
+    return OfficialResult(styles, averaged({s: st.mean for s, st in styles.items()}))
+
+
+def rank_rows(values: Sequence[float | None]) -> list[int | None]:
+    """Competition rank of each value, highest first; None values get no rank."""
+    ranked = sorted((v for v in values if v is not None), reverse=True)
+    first = {}
+    for position, value in enumerate(ranked, start=1):
+        first.setdefault(value, position)
+    return [None if v is None else first[v] for v in values]
+
+
+@dataclass(frozen=True)
+class Interval:
+    low: float
+    high: float
+
+
+def bootstrap_ci(
+    values: Sequence[float | None],
+    *,
+    level: float = 0.95,
+    n_resamples: int = N_RESAMPLES,
+    seed: int = 0,
+) -> Interval | None:
+    """Percentile bootstrap interval of the mean of ``values`` (None entries left out)."""
+    data = np.array([v for v in values if v is not None], dtype=np.float64)
+    if data.size == 0:
+        return None
+    rng = np.random.default_rng(seed)
+    idx = rng.integers(0, data.size, size=(n_resamples, data.size))
+    means = data[idx].mean(axis=1)
+    return _percentiles(means, level)
+
+
+def _percentiles(samples: np.ndarray, level: float) -> Interval:
+    tail = (1.0 - level) / 2.0 * 100.0
+    low, high = np.percentile(samples, [tail, 100.0 - tail])
+    return Interval(float(low), float(high))
+
+
+@dataclass(frozen=True)
+class Duel:
+    n: int  # prompts both models have a score for
+    win_rate: float | None  # share of those prompts where a scores higher (ties count half)
+    mean_diff: float | None  # mean of (a - b)
+    ci: Interval | None  # paired bootstrap interval of mean_diff
+
+
+@dataclass(frozen=True)
+class HeadToHead:
+    styles: dict[str, Duel]
+    overall: Duel
+
+
+def _pairs(a: Sequence[float | None], b: Sequence[float | None]) -> tuple[np.ndarray, np.ndarray]:
+    both = [(x, y) for x, y in zip(a, b) if x is not None and y is not None]
+    if not both:
+        return np.empty(0), np.empty(0)
+    arr = np.array(both, dtype=np.float64)
+    return arr[:, 0], arr[:, 1]
+
+
+def _win_rate(a: np.ndarray, b: np.ndarray) -> float:
+    return float(((a > b).sum() + 0.5 * (a == b).sum()) / a.size)
+
+
+def head_to_head(
+    scores_a: Mapping[str, Sequence[float | None]],
+    scores_b: Mapping[str, Sequence[float | None]],
+    *,
+    seed: int = 0,
+    level: float = 0.95,
+    n_resamples: int = N_RESAMPLES,
+) -> HeadToHead:
+    """Compare two models prompt by prompt (same prompt index, same style)."""
+    rng = np.random.default_rng(seed)
+    styles: dict[str, Duel] = {}
+    diffs_by_style: dict[str, np.ndarray] = {}
+    boot_by_style: dict[str, np.ndarray] = {}
+    wins, count = 0.0, 0
+    for style in STYLES:
+        a, b = _pairs(scores_a.get(style, []), scores_b.get(style, []))
+        if a.size == 0:
+            styles[style] = Duel(0, None, None, None)
+            continue
+        d = a - b
+        idx = rng.integers(0, d.size, size=(n_resamples, d.size))
+        boot = d[idx].mean(axis=1)
+        diffs_by_style[style], boot_by_style[style] = d, boot
+        styles[style] = Duel(
+            int(d.size), _win_rate(a, b), float(d.mean()), _percentiles(boot, level)
+        )
+        wins += _win_rate(a, b) * d.size
+        count += int(d.size)
+    if not diffs_by_style:
+        return HeadToHead(styles, Duel(0, None, None, None))
+    overall_diff = math.fsum(float(d.mean()) for d in diffs_by_style.values()) / len(diffs_by_style)
+    overall_boot = np.mean(np.stack(list(boot_by_style.values())), axis=0)
+    overall = Duel(count, wins / count, overall_diff, _percentiles(overall_boot, level))
+    return HeadToHead(styles, overall)
