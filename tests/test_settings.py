@@ -1,0 +1,51 @@
+"""One declared settings table, strictly parsed, documented in the README."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from scorer.errors import ConfigError
+from scorer.settings import SETTINGS, Settings
+from tests.conftest import REPO
+
+
+def test_defaults():
+    s = Settings.from_env({})
+    assert s.version == "v2.1" and s.precision == "auto" and s.worker is True
+    assert s.resolved_database_url.startswith("sqlite:///") and s.resolved_database_url.endswith(
+        "data/leaderboard.db"
+    )
+
+
+@pytest.mark.parametrize(
+    "text,value", [("false", False), ("0", False), ("No", False), ("on", True)]
+)
+def test_booleans_parse_strictly(text, value):
+    assert Settings.from_env({"HPS_WORKER": text}).worker is value
+
+
+@pytest.mark.parametrize(
+    "env",
+    [{"HPS_WORKER": "maybe"}, {"HPS_VERSION": "v3"}, {"HPS_BATCH_SIZE": "0"}, {"HPS_PORT": "x"}],
+)
+def test_bad_values_name_the_variable(env):
+    ((name, raw),) = env.items()
+    with pytest.raises(ConfigError) as info:
+        Settings.from_env(env)
+    assert name in str(info.value) and raw in str(info.value)
+
+
+def test_replace_ignores_unset_flags():
+    s = Settings.from_env({"HPS_VERSION": "v2.0"})
+    assert s.replace(version=None).version == "v2.0"
+    assert s.replace(version="v2.1").version == "v2.1"
+
+
+def test_readme_documents_every_setting():
+    readme = (REPO / "README.md").read_text()
+    documented = set(re.findall(r"`(HPS_[A-Z_]+)`", readme))
+    declared = {s.env for s in SETTINGS}
+    assert declared - documented == set(), "settings missing from README"
+    assert documented - declared == set(), "README documents settings that do not exist"
