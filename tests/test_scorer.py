@@ -182,3 +182,27 @@ def test_unknown_arch_and_version(tiny_checkpoint):
 def test_empty_prompt_rejected(tiny_scorer):
     with pytest.raises(ConfigError):
         tiny_scorer.score(images(1), "   ")
+
+
+def test_sha256_sidecar_cache(tmp_path):
+    from scorer.zoo import file_sha256
+
+    path = tmp_path / "weights.pt"
+    path.write_bytes(b"abc")
+    assert file_sha256(path) == hashlib.sha256(b"abc").hexdigest()
+    assert (tmp_path / "weights.pt.sha256.json").is_file()
+    path.write_bytes(b"abcd")  # size and mtime change: the cache must not be reused
+    assert file_sha256(path) == hashlib.sha256(b"abcd").hexdigest()
+
+
+def test_hub_blob_named_by_sha256(tmp_path):
+    from scorer.zoo import file_sha256
+
+    digest = hashlib.sha256(b"weights").hexdigest()
+    (tmp_path / "blobs").mkdir()
+    blob = tmp_path / "blobs" / digest
+    blob.write_bytes(b"weights")
+    link = tmp_path / "HPS_v2.1_compressed.pt"
+    link.symlink_to(blob)
+    assert file_sha256(link) == digest
+    assert not (tmp_path / "HPS_v2.1_compressed.pt.sha256.json").exists()
