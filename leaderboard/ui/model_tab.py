@@ -1,0 +1,229 @@
+"""Model view (per-style results, best and worst prompts) and head-to-head view (two
+verified models: win rates with CIs; one prompt's two images side by side)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import gradio as gr
+import pandas as pd
+
+from leaderboard.stats import bootstrap_ci, head_to_head
+from scorer.errors import ConfigError
+from scorer.protocol import IMAGE_EXTENSIONS, STYLES, image_stem
+from scorer.settings import VERSIONS
+
+from . import texts
+from .context import AppContext
+from .errors import user_errors
+
+TOP_PROMPTS = 10
+
+
+# --- pure helpers -----------------------------------------------------------------------
+def model_choices(rows: Sequence, *, verified_only: bool = False) -> list[tuple[str, str]]:
+    """Dropdown (label, value): ``v:<id>`` for verified rows, ``r:<model>`` for reported."""
+    out = []
+    for r in rows:
+        if r.kind == "verified" and r.submission_id is not None:
+            out.append((f"{r.model} (#{r.submission_id})", f"v:{r.submission_id}"))
+        elif not verified_only:
+            out.append((f"{r.model} (reported)", f"r:{r.model}"))
+    return out
+
+
+def find_row(rows: Sequence, choice: str):
+    for r in rows:
+        value = f"v:{r.submission_id}" if r.kind == "verified" else f"r:{r.model}"
+        if value == choice:
+            return r
+    raise ConfigError(f"no model {choice!r} in this version's leaderboard")
+
+
+def _fmt(value: float | None, digits: int = 2) -> str:
+    return "" if value is None else f"{value:.{digits}f}"
+
+
+def style_table(row, scores: Mapping[str, Sequence[float | None]] | None) -> pd.DataFrame:
+    """Per style: mean, std, bootstrap 95% CI of the mean (verified rows only), n."""
+    data = []
+    for style in STYLES:
+        st = row.styles.get(style)
+        ci = bootstrap_ci(scores[style]) if scores else None
+        ci_text = f"{ci.low:.2f} to {ci.high:.2f}" if ci else ""
+        data.append([style, _fmt(st and st.mean), _fmt(st and st.std), ci_text, st.n if st else 0])
+    return pd.DataFrame(data, columns=texts.MODEL_STYLE_COLUMNS)
+
+
+def extreme_prompts(
+    scores: Mapping[str, Sequence[float | None]],
+    prompts: Mapping[str, Sequence[str]],
+    n: int = TOP_PROMPTS,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(best ``n``, worst ``n``) prompts across styles by score."""
+    items = [
+        (style, i, score)
+        for style in STYLES
+        for i, score in enumerate(scores.get(style, []))
+        if score is not None
+    ]
+    items.sort(key=lambda t: -t[2])
+
+    def frame(chosen):
+        rows = [[s, i, _prompt(prompts, s, i), round(score, 3)] for s, i, score in chosen]
+        return pd.DataFrame(rows, columns=texts.PROMPT_COLUMNS)
+
+    return frame(items[:n]), frame(list(reversed(items[-n:])) if items else [])
+
+
+def _prompt(prompts: Mapping[str, Sequence[str]], style: str, index: int) -> str:
+    values = prompts.get(style) or []
+    return values[index] if 0 <= index < len(values) else ""
+
+
+def win_indicators(a: Sequence[float | None], b: Sequence[float | None]) -> list[float]:
+    """1 where A scores higher, 0.5 on a tie, 0 where B does (prompts both have)."""
+    return [
+        1.0 if x > y else 0.5 if x == y else 0.0
+        for x, y in zip(a, b)
+        if x is not None and y is not None
+    ]
+
+
+def h2h_table(scores_a, scores_b) -> tuple[pd.DataFrame, str]:
+    """Per style and overall: win rate of A with its bootstrap CI, mean difference with the
+    paired bootstrap CI, prompts compared; and a one-line summary."""
+    result = head_to_head(scores_a, scores_b)
+    data, pooled = [], []
+    for style in [*STYLES, "overall"]:
+        duel = result.overall if style == "overall" else result.styles[style]
+        wins = pooled if style == "overall" else win_indicators(scores_a[style], scores_b[style])
+        pooled += [] if style == "overall" else wins
+        ci = bootstrap_ci(wins)
+        data.append(
+            [
+                style,
+                "" if duel.win_rate is None else f"{duel.win_rate:.1%}",
+                f"{ci.low:.1%} to {ci.high:.1%}" if ci else "",
+                _fmt(duel.mean_diff, 3),
+                f"{duel.ci.low:.3f} to {duel.ci.high:.3f}" if duel.ci else "",
+                duel.n,
+            ]
+        )
+    overall_ci = bootstrap_ci(pooled)
+    summary = (
+        texts.H2H_SUMMARY.format(win=result.overall.win_rate, lo=overall_ci.low, hi=overall_ci.high)
+        if overall_ci and result.overall.win_rate is not None
+        else texts.LB_EMPTY
+    )
+    return pd.DataFrame(data, columns=texts.H2H_COLUMNS), summary
+
+
+def image_path(folder: Path, style: str, index: int) -> Path | None:
+    """The stored image of prompt ``index`` in ``style`` (any accepted extension)."""
+    stem = image_stem(index)
+    for ext in IMAGE_EXTENSIONS:
+        for name in (stem + ext, stem + ext.upper()):
+            path = folder / style / name
+            if path.is_file():
+                return path
+    return None
+
+
+# --- views ------------------------------------------------------------------------------
+def _rows(ctx: AppContext, version: str):
+    return ctx.store.leaderboard(version, include_partial=True)
+
+
+def model_view(ctx: AppContext, version: str, choice: str | None):
+    if not choice:
+        return "", None, None, None
+    row = find_row(_rows(ctx, version), choice)
+    header = texts.MODEL_HEADER.format(
+        model=texts.md_escape(row.model),
+        version=row.version,
+        kind=texts.BADGE.get(row.kind, row.kind),
+        n=row.n_images,
+        partial=texts.PARTIAL_MARK if row.partial else "",
+    )
+    if row.kind != "verified":
+        return header + "\n\n" + texts.MODEL_REPORTED_ONLY, style_table(row, None), None, None
+    scores = ctx.store.image_scores(row.submission_id)
+    best, worst = extreme_prompts(scores, ctx.store.prompts(row.submission_id))
+    return header, style_table(row, scores), best, worst
+
+
+def pair_view(ctx: AppContext, id_a: str, id_b: str, style: str, index: int) -> tuple[list, str]:
+    """Both models' images for one prompt, captioned with their scores; and the prompt."""
+    if not id_a or not id_b:
+        return [], ""
+    index = int(index or 0)
+    items, prompt = [], ""
+    for side, choice in (("A", id_a), ("B", id_b)):
+        sid = int(choice.split(":", 1)[1])
+        info = ctx.store.get_submission(sid)
+        score = ctx.store.image_scores(sid).get(style, [])
+        value = score[index] if 0 <= index < len(score) else None
+        prompt = prompt or _prompt(ctx.store.prompts(sid), style, index)
+        path = image_path(ctx.store.submission_folder(sid), style, index)
+        caption = texts.PAIR_CAPTION.format(side=side, model=info.model, score=_fmt(value))
+        if path is not None:
+            items.append((str(path), caption))
+    return items, prompt
+
+
+def build_model_tab(ctx: AppContext, demo: gr.Blocks) -> None:
+    with gr.Row():
+        version = gr.Radio(list(VERSIONS), value=ctx.settings.version, label=texts.LABEL_VERSION)
+        choice = gr.Dropdown([], label=texts.LABEL_PICK_MODEL, scale=3)
+    header = gr.Markdown()
+    styles = gr.Dataframe(datatype="str", interactive=False)
+    with gr.Row():
+        best = gr.Dataframe(label=texts.LABEL_BEST, datatype="str", interactive=False, wrap=True)
+        worst = gr.Dataframe(label=texts.LABEL_WORST, datatype="str", interactive=False, wrap=True)
+
+    def choices(version):
+        return gr.Dropdown(choices=model_choices(_rows(ctx, version)), value=None)
+
+    show = user_errors(lambda v, c: model_view(ctx, v, c))
+    version.change(user_errors(choices), version, choice, api_visibility="private")
+    demo.load(user_errors(choices), version, choice, api_visibility="private")
+    choice.change(show, [version, choice], [header, styles, best, worst], api_visibility="private")
+
+
+def build_head_to_head_tab(ctx: AppContext, demo: gr.Blocks) -> None:
+    with gr.Row():
+        version = gr.Radio(list(VERSIONS), value=ctx.settings.version, label=texts.LABEL_VERSION)
+        model_a = gr.Dropdown([], label=texts.LABEL_MODEL_A)
+        model_b = gr.Dropdown([], label=texts.LABEL_MODEL_B)
+    button = gr.Button(texts.BUTTON_H2H, variant="primary")
+    summary = gr.Markdown()
+    table = gr.Dataframe(datatype="str", interactive=False)
+    with gr.Row():
+        style = gr.Dropdown(list(STYLES), value=STYLES[0], label=texts.LABEL_STYLE)
+        index = gr.Number(0, precision=0, minimum=0, label=texts.LABEL_PROMPT_INDEX)
+    prompt = gr.Textbox(label=texts.LABEL_PROMPT, interactive=False)
+    pair = gr.Gallery(label=texts.LABEL_PAIR, columns=2, height="auto")
+
+    def choices(version):
+        options = model_choices(_rows(ctx, version), verified_only=True)
+        return gr.Dropdown(choices=options, value=None), gr.Dropdown(choices=options, value=None)
+
+    @user_errors
+    def compare(a, b):
+        if not a or not b or a == b:
+            raise ConfigError(texts.PICK_TWO)
+        ida, idb = (int(x.split(":", 1)[1]) for x in (a, b))
+        table, summary = h2h_table(ctx.store.image_scores(ida), ctx.store.image_scores(idb))
+        return summary, table
+
+    show_pair = user_errors(lambda a, b, s, i: pair_view(ctx, a, b, s, i))
+    for event in (version.change, demo.load):
+        event(user_errors(choices), version, [model_a, model_b], api_visibility="private")
+    button.click(compare, [model_a, model_b], [summary, table], api_visibility="private")
+    for control in (button, style, index):
+        trigger = control.click if control is button else control.change
+        trigger(
+            show_pair, [model_a, model_b, style, index], [pair, prompt], api_visibility="private"
+        )

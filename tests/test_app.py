@@ -1,0 +1,228 @@
+"""Web app handlers and pure view functions, called directly (no server)."""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import io
+import math
+from datetime import UTC, datetime
+
+import gradio as gr
+import pytest
+
+from leaderboard.records import LeaderboardRow
+from leaderboard.ui import figures, tables, texts
+from leaderboard.ui.errors import user_errors
+from leaderboard.ui.score_tab import compare_images, score_images, score_views, scorer_status
+from leaderboard.ui.scorers import ScorerPool, settings_for_version
+from scorer.errors import CheckpointError, ConfigError, ImageError
+from scorer.model import load_scorer_from_settings
+from scorer.protocol import STYLES, StyleStats
+from scorer.settings import Settings
+
+
+def make_row(model, averaged, *, kind="verified", rank=None, partial=False, sid=None, day=1):
+    styles = {s: StyleStats(averaged + i * 0.1, 0.2 + i * 0.01, 800) for i, s in enumerate(STYLES)}
+    return LeaderboardRow(
+        submission_id=sid,
+        model=model,
+        link=None,
+        organisation=None,
+        version="v2.1",
+        kind=kind,
+        partial=partial,
+        styles=styles,
+        averaged=averaged,
+        rank=rank,
+        n_images=3200,
+        created_at=datetime(2026, 1, day, tzinfo=UTC),
+        status="done",
+    )
+
+
+ROWS = [
+    make_row("Alpha", 30.0, rank=1, sid=1, day=3),
+    make_row("beta-XL", 29.0, rank=2, kind="reported", day=1),
+    make_row("Gamma", 28.0, rank=3, sid=2, day=2),
+    make_row("=HYPERLINK(1)", 27.0, rank=None, sid=3, partial=True, day=4),
+]
+
+
+# --- errors -------------------------------------------------------------------------
+def test_user_errors_shows_the_hps_error_message_escaped():
+    @user_errors
+    def handler(x):
+        raise ImageError("<b>x</b>.png", "cannot be read")
+
+    with pytest.raises(gr.Error) as info:
+        handler(1)
+    assert info.value.message == "&lt;b&gt;x&lt;/b&gt;.png: cannot be read"
+
+
+def test_user_errors_hides_internal_errors_behind_a_generic_message(caplog):
+    @user_errors
+    def handler():
+        raise KeyError("secret internals")
+
+    with pytest.raises(gr.Error) as info:
+        handler()
+    assert info.value.message == texts.INTERNAL_ERROR
+    assert "secret internals" in caplog.text  # logged with its traceback
+
+
+def test_user_errors_keeps_the_signature_gradio_reads():
+    import inspect
+
+    @user_errors
+    def handler(files, prompt: str, version: str = "v2.1"):
+        return prompt
+
+    assert list(inspect.signature(handler).parameters) == ["files", "prompt", "version"]
+    assert handler(None, "p") == "p"
+
+
+# --- scorer pool --------------------------------------------------------------------
+def test_pool_loads_each_version_once_and_other_versions_ignore_the_checkpoint(app_settings):
+    seen = []
+
+    def loader(settings):
+        seen.append((settings.version, settings.checkpoint))
+        return load_scorer_from_settings(
+            dataclasses.replace(settings, checkpoint=app_settings.checkpoint)
+        )
+
+    pool = ScorerPool(app_settings, loader)
+    first = pool.get("v2.1")
+    assert pool.get("v2.1") is first
+    pool.get("v2.0")
+    assert seen == [("v2.1", app_settings.checkpoint), ("v2.0", None)]
+
+
+def test_settings_for_version_never_labels_a_checkpoint_with_another_version():
+    s = Settings(version="v2.1", checkpoint="/x/HPS_v2.1_compressed.pt")
+    assert settings_for_version(s, "v2.1") is s
+    assert settings_for_version(s, "v2.0").checkpoint is None
+
+
+def test_pool_without_checkpoint_says_why_and_how(tmp_path):
+    settings = Settings(data_dir=str(tmp_path), checkpoint=str(tmp_path / "missing.pt"))
+    pool = ScorerPool(settings)
+    assert "loads on first use" in scorer_status(pool, "v2.1")
+    with pytest.raises(CheckpointError):
+        pool.get("v2.1")
+    status = scorer_status(pool, "v2.1")
+    assert "not available" in status and "missing.pt" in status
+    assert "HPS\\_CHECKPOINT" in status or "HPS_CHECKPOINT" in status
+    with pytest.raises(gr.Error) as info:  # and the Score button says the same
+        user_errors(score_images)(pool, ["a.png"], "a cat", "v2.1")
+    assert "missing.pt" in info.value.message
+
+
+# --- score and compare --------------------------------------------------------------
+def test_score_ranks_images_best_first_with_the_scorer_scores(app_settings, color_images):
+    pool = ScorerPool(app_settings)
+    result = score_images(pool, [str(p) for p in color_images], "a red square", "v2.1")
+    expected = pool.get("v2.1").score([str(p) for p in color_images], "a red square")
+    assert result["scores"] == pytest.approx(expected)
+    ranked = [r["score"] for r in result["ranking"]]
+    assert ranked == sorted(expected, reverse=True)
+    assert [r["image"] for r in result["ranking"]] == [
+        color_images[expected.index(s)].name for s in ranked
+    ]
+    gallery, table, public = score_views(result)
+    assert [g[0] for g in gallery] == [str(color_images[r["index"]]) for r in result["ranking"]]
+    assert gallery[0][1].startswith("#1 ")
+    assert list(table["score"]) == pytest.approx(ranked, abs=1e-4)
+    assert "_paths" not in public and public["version"] == "v2.1"
+
+
+def test_score_refuses_no_images_and_names_a_bad_one(app_settings, color_images, tmp_path):
+    pool = ScorerPool(app_settings)
+    with pytest.raises(ConfigError, match="no images"):
+        score_images(pool, [], "p", "v2.1")
+    bad = tmp_path / "notes.png"
+    bad.write_text("not an image")
+    with pytest.raises(ImageError, match="notes.png"):
+        score_images(pool, [str(color_images[0]), str(bad)], "p", "v2.1")
+    with pytest.raises(ConfigError, match="prompt is empty"):
+        score_images(pool, [str(color_images[0])], "  ", "v2.1")
+
+
+def test_compare_probability_follows_the_scores_and_logit_scale(app_settings, color_images):
+    pool = ScorerPool(app_settings)
+    a, b = str(color_images[0]), str(color_images[2])
+    result = compare_images(pool, a, b, "a blue square", "v2.1")
+    scorer = pool.get("v2.1")
+    score_a, score_b = scorer.score([a, b], "a blue square")
+    assert result["score_a"] == pytest.approx(score_a)
+    z = scorer.logit_scale * (score_a - score_b) / 100
+    assert result["prob_a"] == pytest.approx(1 / (1 + math.exp(-z)))
+    assert result["preferred"] == ("A" if score_a >= score_b else "B")
+    with pytest.raises(ConfigError, match="image B"):
+        compare_images(pool, a, None, "p", "v2.1")
+
+
+# --- tables -------------------------------------------------------------------------
+def test_filter_search_and_verified_only():
+    assert [r.model for r in tables.filter_rows(ROWS, search="ALP")] == ["Alpha"]
+    assert "beta-XL" not in [r.model for r in tables.filter_rows(ROWS, verified_only=True)]
+
+
+def test_sort_orders():
+    assert [r.model for r in tables.sort_rows(ROWS, "rank")][:3] == ["Alpha", "beta-XL", "Gamma"]
+    assert [r.model for r in tables.sort_rows(ROWS, "model")][1:] == ["Alpha", "beta-XL", "Gamma"]
+    assert tables.sort_rows(ROWS, "date")[0].model == "=HYPERLINK(1)"
+    by_photo = tables.sort_rows(ROWS, "photo")
+    assert [r.styles["photo"].mean for r in by_photo] == sorted(
+        (r.styles["photo"].mean for r in ROWS), reverse=True
+    )
+
+
+def test_frame_has_chosen_columns_and_plain_text_cells():
+    frame, types = tables.leaderboard_frame(ROWS, ["model", "anime", "kind", "rank"])
+    assert list(frame.columns) == ["rank", "model", "anime", "kind"]
+    assert types == ["number", "str", "str", "str"]
+    first = frame.iloc[0]
+    assert first["anime"] == "30.00 ± 0.20"
+    assert first["kind"] == texts.BADGE["verified"]
+    assert frame.iloc[3]["model"] == "=HYPERLINK(1)" + texts.PARTIAL_MARK
+    assert tables.mean_std(StyleStats(28.1234, None, 800)) == "28.12"
+
+
+def test_csv_has_numbers_per_style_and_defuses_formulas():
+    parsed = list(csv.DictReader(io.StringIO(tables.leaderboard_csv(ROWS))))
+    assert len(parsed) == len(ROWS)
+    assert float(parsed[0]["photo mean"]) == pytest.approx(ROWS[0].styles["photo"].mean)
+    assert float(parsed[0]["anime std"]) == pytest.approx(0.2)
+    assert parsed[3]["model"] == "'=HYPERLINK(1)"
+    assert parsed[3]["rank"] == ""
+
+
+def test_md_escape_neutralises_markup():
+    out = texts.md_escape("<img src=x onerror=alert(1)> **bold** [l](http://x)")
+    assert "<" not in out and ">" not in out
+    assert "\\*\\*bold\\*\\*" in out and "\\[l\\]" in out
+
+
+# --- figures ------------------------------------------------------------------------
+def test_style_bars_one_group_per_model_with_std_error_bars():
+    fig = figures.style_bars(ROWS[:3], "v2.1")
+    assert [t.name for t in fig.data] == ["Alpha", "beta-XL", "Gamma"]
+    assert list(fig.data[0].x) == list(STYLES)
+    assert list(fig.data[0].error_y.array) == pytest.approx([ROWS[0].styles[s].std for s in STYLES])
+    assert fig.layout.barmode == "group"
+
+
+def test_figures_escape_names_and_handle_no_data():
+    row = make_row("<b>evil</b>", 25.0, rank=1)
+    assert figures.style_bars([row], "v2.0").data[0].name == "&lt;b&gt;evil&lt;/b&gt;"
+    empty = figures.style_bars([], "v2.0")
+    assert not empty.data and empty.layout.annotations[0].text == texts.FIG_NO_DATA
+
+
+def test_distribution_one_box_per_model_with_every_scored_image():
+    scores = {"m1": {s: [1.0, 2.0, None] for s in STYLES}, "m2": {"photo": [3.0]}}
+    fig = figures.score_distributions(scores, "v2.1")
+    assert [t.name for t in fig.data] == ["m1", "m2"]
+    assert len(fig.data[0].y) == 8 and list(fig.data[1].x) == ["photo"]
