@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import json
 import shutil
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from pathlib import Path
 
 from sqlalchemy import Engine, delete, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
 
 from scorer.protocol import PROMPTS_PER_STYLE, STYLES, StyleStats
 from scorer.settings import Settings
@@ -358,9 +359,51 @@ class Store:
         link: str | None = None,
         organisation: str | None = None,
         notes: str | None = None,
+        place: Callable[[int], None] | None = None,
     ) -> tuple[int, bool]:
         """Insert a queued submission; returns (id, duplicate). Identical content (hash,
-        version, checkpoint) returns the existing id with duplicate=True."""
+        version, checkpoint) returns the existing id with duplicate=True. ``place(id)`` runs
+        inside the transaction (it moves the images into the submission's folder): if it
+        fails, nothing is stored."""
+        values = dict(
+            model=model,
+            version=version,
+            content_hash=content_hash,
+            checkpoint_sha256=checkpoint_sha256,
+            prompts=prompts,
+            prompts_source=prompts_source,
+            partial=partial,
+            images_total=images_total,
+            link=link,
+            organisation=organisation,
+            notes=notes,
+            place=place,
+        )
+        try:
+            return self._create_submission(**values)
+        except IntegrityError:
+            # A concurrent submit of identical content won the race: return its row.
+            existing = self.find_duplicate(content_hash, version, checkpoint_sha256)
+            if existing is None:
+                raise
+            return existing, True
+
+    def _create_submission(
+        self,
+        *,
+        model,
+        version,
+        content_hash,
+        checkpoint_sha256,
+        prompts,
+        prompts_source,
+        partial,
+        images_total,
+        link,
+        organisation,
+        notes,
+        place,
+    ) -> tuple[int, bool]:
         s = m.submissions
         with self.writer.begin() as conn:
             existing = conn.execute(
@@ -401,6 +444,8 @@ class Store:
                         submission_id=sub_id, style=style, prompt_set_id=ps_id
                     )
                 )
+            if place is not None:
+                place(sub_id)
         return sub_id, False
 
     def count_scores(self, submission_id: int) -> int:

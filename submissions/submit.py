@@ -1,0 +1,154 @@
+"""Submitting a benchmark: validate, copy the images into the submission's own folder,
+queue a scoring job. Identical content is never scored twice."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+from scorer.errors import CheckpointError, HPSError
+from scorer.prompts import PromptSets, load_prompt_sets
+from scorer.zoo import file_sha256, get_version, resolve_checkpoint
+
+from .intake import intake
+from .report import SubmissionRejected, ValidationReport
+
+PENDING_PREFIX = "pending:"
+MAX_NAME = 200
+
+
+class InvalidSubmission(HPSError, ValueError):
+    """The submission's metadata (model name, link, ...) cannot be used."""
+
+
+@dataclass(frozen=True)
+class SubmitResult:
+    submission_id: int
+    status: str
+    report: ValidationReport
+    duplicate: bool  # identical content was already submitted: this is that submission
+
+
+def expected_checkpoint_sha256(settings, version: str) -> str:
+    """Digest of the checkpoint a worker with these settings will load, without downloading;
+    ``pending:<version>`` when it is not on this machine (the worker records it)."""
+    if settings.checkpoint:
+        try:
+            return file_sha256(resolve_checkpoint(version, settings.checkpoint))
+        except CheckpointError:
+            return PENDING_PREFIX + version
+    spec = get_version(version)
+    try:
+        from huggingface_hub import try_to_load_from_cache
+
+        cached = try_to_load_from_cache(spec.repo_id, spec.filename)
+    except Exception:
+        cached = None
+    if isinstance(cached, str) and os.path.isfile(cached):
+        return file_sha256(cached)
+    return PENDING_PREFIX + version
+
+
+def load_benchmark_prompts(settings) -> PromptSets:
+    return load_prompt_sets(settings.prompts, expect_count=settings.prompt_count_check)
+
+
+def _check_text(label: str, value: str | None, *, required: bool = False) -> str | None:
+    value = value.strip() if isinstance(value, str) else value
+    if not value:
+        if required:
+            raise InvalidSubmission(f"{label} is empty: give the model's name (--model)")
+        return None
+    if len(value) > (MAX_NAME if label == "model name" else 4000):
+        raise InvalidSubmission(f"{label} is too long ({len(value)} characters)")
+    return value
+
+
+def submit(
+    store,
+    path: str | os.PathLike,
+    *,
+    model: str,
+    link: str | None = None,
+    organisation: str | None = None,
+    notes: str | None = None,
+    version: str | None = None,
+    partial: bool = False,
+    settings=None,
+    prompts: PromptSets | None = None,
+) -> SubmitResult:
+    """Validate ``path`` (zip or folder) and queue it for scoring.
+
+    Raises SubmissionRejected (carrying the report) when it is invalid or incomplete
+    without ``partial``. The images are copied to ``<data_dir>/submissions/<id>/``.
+    """
+    settings = settings or store.settings
+    version = version or settings.version
+    get_version(version)
+    model = _check_text("model name", model, required=True)
+    link = _check_text("link", link)
+    if link and not link.startswith(("http://", "https://")):
+        raise InvalidSubmission(f"link {link!r} must start with http:// or https://")
+    organisation = _check_text("organisation", organisation)
+    notes = _check_text("notes", notes)
+    prompts = prompts or load_benchmark_prompts(settings)
+
+    root = store.data_path / "submissions"
+    root.mkdir(parents=True, exist_ok=True)
+    staging = root / f".staging-{uuid.uuid4().hex}"
+    staging.mkdir()
+    try:
+        result = intake(path, prompts, settings, partial=partial, dest=staging)
+        report = result.report
+        if not report.ok:
+            raise SubmissionRejected(report)
+
+        def place(submission_id: int) -> None:
+            target = store.submission_folder(submission_id)
+            if target.exists():  # left by a crash before a commit: not a stored submission
+                shutil.rmtree(target)
+            os.replace(staging, target)
+
+        submission_id, duplicate = store.create_submission(
+            model=model,
+            version=version,
+            content_hash=result.content_hash,
+            checkpoint_sha256=expected_checkpoint_sha256(settings, version),
+            prompts=prompts.styles,
+            prompts_source=prompts.source,
+            partial=not report.complete,
+            images_total=report.images,
+            link=link,
+            organisation=organisation,
+            notes=notes,
+            place=place,
+        )
+    finally:
+        if staging.exists():
+            shutil.rmtree(staging)
+    if duplicate:
+        report.warnings.append(
+            f"identical content was already submitted as #{submission_id}: "
+            "its result is returned, nothing is scored again"
+        )
+    return SubmitResult(
+        submission_id, store.get_submission(submission_id).status, report, duplicate
+    )
+
+
+def stored_images(folder: Path) -> dict[tuple[str, int], Path]:
+    """The images of a stored submission folder, by (style, prompt index)."""
+    from scorer.protocol import STYLES
+
+    out: dict[tuple[str, int], Path] = {}
+    for style in STYLES:
+        style_dir = folder / style
+        if not style_dir.is_dir():
+            continue
+        for file in style_dir.iterdir():
+            if file.stem.isdigit() and file.is_file():
+                out[(style, int(file.stem))] = file
+    return out

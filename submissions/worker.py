@@ -1,0 +1,155 @@
+"""The scoring worker: claims a job, scores its images batch by batch, commits each batch.
+
+A crash or restart resumes where it stopped: only (style, index) pairs without a stored score
+are scored. The scorer is made by an injectable factory (default: the checkpoint from the
+settings), once per version per worker.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Callable
+
+import torch
+
+from leaderboard.stats import official_stats
+from scorer.errors import HPSError
+from scorer.protocol import STYLES
+
+from . import jobs
+from .submit import stored_images
+
+log = logging.getLogger(__name__)
+
+ScorerFactory = Callable[[str], object]
+
+
+def default_scorer_factory(settings) -> ScorerFactory:
+    def make(version: str):
+        from scorer.model import load_scorer_from_settings
+
+        return load_scorer_from_settings(settings.replace(version=version))
+
+    return make
+
+
+def software_versions() -> dict[str, str]:
+    import open_clip
+
+    try:
+        from importlib.metadata import version
+
+        ours = version("hps-leaderboard")
+    except Exception:
+        ours = _pyproject_version()
+    return {"torch": torch.__version__, "open_clip": open_clip.__version__, "hps_leaderboard": ours}
+
+
+def _pyproject_version() -> str:
+    import tomllib
+    from pathlib import Path
+
+    try:
+        path = Path(__file__).resolve().parent.parent / "pyproject.toml"
+        return tomllib.loads(path.read_text())["project"]["version"]
+    except Exception:
+        return "unknown"
+
+
+class Worker:
+    def __init__(
+        self,
+        store,
+        settings=None,
+        scorer_factory: ScorerFactory | None = None,
+        *,
+        worker_id: str | None = None,
+    ) -> None:
+        self.store = store
+        self.settings = settings or store.settings
+        self.scorer_factory = scorer_factory or default_scorer_factory(self.settings)
+        self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+        self._scorers: dict[str, object] = {}  # loaded once per version, per worker
+
+    def scorer(self, version: str):
+        if version not in self._scorers:
+            self._scorers[version] = self.scorer_factory(version)
+        return self._scorers[version]
+
+    def run_once(self, stop: threading.Event | None = None) -> bool:
+        """Claim one job and run it to its end (done, failed, released on stop). Returns
+        whether a job was claimed."""
+        claim = jobs.claim(self.store, self.worker_id, lease_s=self.settings.job_lease_s)
+        if claim is None:
+            return False
+        log.info(
+            "worker %s: job #%d, attempt %d", self.worker_id, claim.submission_id, claim.attempt
+        )
+        try:
+            self._run(claim, stop)
+        except HPSError as exc:
+            jobs.fail(self.store, claim, str(exc))
+        except jobs.CheckpointMismatch as exc:
+            jobs.fail(self.store, claim, str(exc))
+        except Exception as exc:
+            log.exception("job #%d failed", claim.submission_id)
+            jobs.fail(self.store, claim, f"internal error: {type(exc).__name__}: {exc}")
+        return True
+
+    def run_forever(self, stop: threading.Event) -> None:
+        while not stop.is_set():
+            try:
+                busy = self.run_once(stop)
+            except Exception:  # database unreachable, ...: keep the worker alive
+                log.exception("worker %s: claim failed", self.worker_id)
+                busy = False
+            if not busy:
+                stop.wait(self.settings.worker_poll_s)
+
+    def _run(self, claim: jobs.Claim, stop: threading.Event | None) -> None:
+        store = self.store
+        scorer = self.scorer(claim.version)
+        if not jobs.record_scorer(
+            store,
+            claim,
+            checkpoint_sha256=scorer.checkpoint_sha256,
+            precision=scorer.precision,
+            software=software_versions(),
+        ):
+            return
+        prompts = store.prompts(claim.submission_id)
+        images = stored_images(store.data_path / claim.folder)
+        info = store.get_submission(claim.submission_id)
+        if len(images) != info.images_total:
+            raise HPSError(
+                f"submission #{claim.submission_id}: {len(images)} images in "
+                f"{claim.folder}, {info.images_total} were accepted (stored files missing)"
+            )
+        done = jobs.scored_keys(store, claim.submission_id)
+        todo = sorted(
+            (key for key in images if key not in done), key=lambda k: (STYLES.index(k[0]), k[1])
+        )
+        batch = max(1, self.settings.batch_size)
+        pause = self.settings.worker_pause_ms / 1000.0
+        for start in range(0, len(todo), batch):
+            if stop is not None and stop.is_set():
+                jobs.release(store, claim)
+                return
+            keys = todo[start : start + batch]
+            pixels = torch.stack(
+                [scorer.preprocess(images[k], f"{k[0]}/{images[k].name}") for k in keys]
+            )
+            scores = scorer.score_pixels(pixels, [prompts[style][i] for style, i in keys])
+            rows = [(style, i, s) for (style, i), s in zip(keys, scores)]
+            if not jobs.save_batch(store, claim, rows):
+                log.info("job #%d is no longer ours (cancelled or reclaimed)", claim.submission_id)
+                return
+            if pause:
+                time.sleep(pause)
+        result = official_stats(store.image_scores(claim.submission_id))
+        jobs.finish(store, claim, result)
