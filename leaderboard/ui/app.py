@@ -17,8 +17,10 @@ from scorer.settings import Settings
 from . import texts
 from .context import AppContext
 from .leaderboard_tab import build_leaderboard_tab
+from .model_tab import build_head_to_head_tab, build_model_tab
 from .score_tab import build_compare_tab, build_score_tab, scorer_status
 from .scorers import ScorerLoader, ScorerPool
+from .submit_tab import build_submit_tab
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +52,12 @@ def create_app(
                 score_status = build_score_tab(ctx.pool)
             with gr.Tab(texts.TAB_COMPARE, id="compare"):
                 compare_status = build_compare_tab(ctx.pool)
-            _optional_tabs(ctx, demo)
+            with gr.Tab(texts.TAB_SUBMIT, id="submit"):
+                build_submit_tab(ctx, demo)
+            with gr.Tab(texts.TAB_MODEL, id="model"):
+                build_model_tab(ctx, demo)
+            with gr.Tab(texts.TAB_HEAD_TO_HEAD, id="h2h"):
+                build_head_to_head_tab(ctx, demo)
             with gr.Tab(texts.TAB_ABOUT, id="about"):
                 gr.Markdown(texts.ABOUT)
         demo.load(
@@ -61,22 +68,6 @@ def create_app(
         )
     demo.hps_context = ctx  # for main() and tests: the pool, store and settings in use
     return demo
-
-
-def _optional_tabs(ctx: AppContext, demo: gr.Blocks) -> None:
-    """Submit, model and head-to-head views: they need the submissions package."""
-    try:
-        from .model_tab import build_head_to_head_tab, build_model_tab
-        from .submit_tab import build_submit_tab
-    except ImportError:  # pragma: no cover - until the submissions package lands
-        log.warning("submissions package not available: Submit/Model tabs disabled")
-        return
-    with gr.Tab(texts.TAB_SUBMIT, id="submit"):
-        build_submit_tab(ctx, demo)
-    with gr.Tab(texts.TAB_MODEL, id="model"):
-        build_model_tab(ctx, demo)
-    with gr.Tab(texts.TAB_HEAD_TO_HEAD, id="h2h"):
-        build_head_to_head_tab(ctx, demo)
 
 
 def launch_kwargs(settings: Settings) -> dict:

@@ -26,5 +26,7 @@ class AppContext:
         """The benchmark prompt sets (HPS_PROMPTS or the hub), loaded on first use."""
         with self._prompts_lock:
             if self._prompts is None:
-                self._prompts = load_prompt_sets(self.settings.prompts)
+                self._prompts = load_prompt_sets(
+                    self.settings.prompts, expect_count=self.settings.prompt_count_check
+                )
             return self._prompts
