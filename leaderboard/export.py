@@ -1,0 +1,81 @@
+"""Leaderboard export as JSON or CSV, and reading an export back.
+
+JSON: a list of rows ``{"model", "version", "kind", "partial", "styles": {style: {"mean",
+"std", "n"}}, "averaged", "rank"}``. CSV: one line per row, columns ``<style>_mean``,
+``<style>_std``, ``<style>_n`` for each style; empty cells are None.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Sequence
+
+from scorer.protocol import STYLES
+
+from .records import LeaderboardRow
+
+CSV_COLUMNS: tuple[str, ...] = (
+    "rank",
+    "model",
+    "version",
+    "kind",
+    "partial",
+    *(f"{style}_{part}" for style in STYLES for part in ("mean", "std", "n")),
+    "averaged",
+)
+
+
+def to_json(rows: Sequence[LeaderboardRow]) -> str:
+    return json.dumps([row.as_dict() for row in rows], indent=2)
+
+
+def to_csv(rows: Sequence[LeaderboardRow]) -> str:
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    for row in rows:
+        data = row.as_dict()
+        line = {k: data[k] for k in ("rank", "model", "version", "kind", "averaged")}
+        line["partial"] = "true" if row.partial else "false"
+        for style in STYLES:
+            st = data["styles"].get(style) or {}
+            for part in ("mean", "std", "n"):
+                line[f"{style}_{part}"] = st.get(part)
+        writer.writerow({k: ("" if v is None else v) for k, v in line.items()})
+    return out.getvalue()
+
+
+def from_csv(text: str) -> list[dict]:
+    """An exported CSV back to the JSON export's row dicts."""
+
+    def num(value: str, kind=float):
+        return None if value == "" else kind(value)
+
+    rows = []
+    for line in csv.DictReader(io.StringIO(text)):
+        styles = {}
+        for style in STYLES:
+            mean = num(line[f"{style}_mean"])
+            styles[style] = (
+                None
+                if mean is None
+                else {
+                    "mean": mean,
+                    "std": num(line[f"{style}_std"]),
+                    "n": num(line[f"{style}_n"], int),
+                }
+            )
+        rows.append(
+            {
+                "model": line["model"],
+                "version": line["version"],
+                "kind": line["kind"],
+                "partial": line["partial"] == "true",
+                "styles": styles,
+                "averaged": num(line["averaged"]),
+                "rank": num(line["rank"], int),
+            }
+        )
+    return rows
