@@ -54,7 +54,53 @@ def app_settings(tmp_path, tiny_checkpoint):
         precision="fp32",
         worker=False,
         host="127.0.0.1",
+        prompts=str(write_small_prompts(tmp_path / "small_prompts.json")),
+        prompt_count_check=False,
+        worker_poll_s=0.2,
     )
+
+
+SMALL_PROMPTS_PER_STYLE = 6
+
+
+def write_small_prompts(path: Path, n: int = SMALL_PROMPTS_PER_STYLE) -> Path:
+    """A small benchmark prompt set ``{style: [n prompts]}`` (with HPS_PROMPT_COUNT_CHECK off)."""
+    import json
+
+    from scorer.protocol import STYLES
+
+    prompts = {s: [f"a {s} of a red house number {i}" for i in range(n)] for s in STYLES}
+    path.write_text(json.dumps(prompts))
+    return path
+
+
+def make_benchmark(
+    folder: Path, n: int = SMALL_PROMPTS_PER_STYLE, *, shade: int = 0, missing=()
+) -> Path:
+    """``<folder>/<style>/<idx>.png`` images, 16x16, colour set by (style, index, shade);
+    ``missing``: (style, index) pairs left out."""
+    from PIL import Image
+
+    from scorer.protocol import STYLES, image_stem
+
+    for k, style in enumerate(STYLES):
+        (folder / style).mkdir(parents=True, exist_ok=True)
+        for i in range(n):
+            if (style, i) in missing:
+                continue
+            color = ((40 * i + shade) % 256, (60 * k + 3 * shade) % 256, (25 * i * k) % 256)
+            Image.new("RGB", (16, 16), color).save(folder / style / f"{image_stem(i)}.png")
+    return folder
+
+
+def zip_folder(folder: Path, zip_path: Path) -> Path:
+    import zipfile
+
+    with zipfile.ZipFile(zip_path, "w") as zf:
+        for file in sorted(folder.rglob("*")):
+            if file.is_file():
+                zf.write(file, file.relative_to(folder).as_posix())
+    return zip_path
 
 
 @pytest.fixture

@@ -1,0 +1,207 @@
+"""Leaderboard, submit, model and head-to-head handlers against a real SQLite store and the
+tiny model (no server)."""
+
+from __future__ import annotations
+
+import csv
+import re
+from pathlib import Path
+
+import pytest
+
+from leaderboard.ui import admin, texts
+from leaderboard.ui.context import AppContext
+from leaderboard.ui.leaderboard_tab import api_row, leaderboard_view, query_rows
+from leaderboard.ui.model_tab import h2h_table, image_path, model_choices, model_view, pair_view
+from leaderboard.ui.scorers import ScorerPool
+from leaderboard.ui.submit_tab import progress_dict, progress_html, queue_frame, submit_upload
+from scorer.errors import ConfigError
+from scorer.protocol import STYLES
+from submissions import Worker
+from tests.conftest import SMALL_PROMPTS_PER_STYLE, make_benchmark, zip_folder
+
+N = SMALL_PROMPTS_PER_STYLE
+FOLDERS_NONE = dict.fromkeys(STYLES)
+
+
+@pytest.fixture
+def ctx(app_settings, app_store):
+    return AppContext(app_settings, ScorerPool(app_settings), app_store)
+
+
+def submit_zip(ctx, tmp_path, name, *, shade=0, missing=(), partial=False):
+    slug = re.sub(r"\W+", "-", name) + f"-{shade}-{len(missing)}"
+    folder = make_benchmark(tmp_path / f"bench-{slug}", shade=shade, missing=missing)
+    zipped = zip_folder(folder, tmp_path / f"{slug}.zip")
+    meta = dict(model=name, link=None, organisation=None, notes="n")
+    return submit_upload(ctx, str(zipped), FOLDERS_NONE, **meta, version="v2.1", partial=partial)
+
+
+def score_all(ctx):
+    worker = Worker(ctx.store, ctx.settings, ctx.pool)
+    while worker.run_once():
+        pass
+
+
+# --- leaderboard --------------------------------------------------------------------
+def test_seeded_leaderboard_keeps_versions_apart(ctx):
+    v21 = query_rows(ctx, "v2.1", "", False, False)
+    v20 = query_rows(ctx, "v2.0", "", False, False)
+    assert len(v21) == 22 and len(v20) == 22
+    assert {r.version for r in v21} == {"v2.1"} and {r.version for r in v20} == {"v2.0"}
+    table, csv_path, bars, dist = leaderboard_view(ctx, "v2.0")
+    frame = table.value
+    assert len(frame["data"]) == 22
+    assert frame["data"][0][0] == 1  # rank column first, best first
+    assert "v2.0" in bars.layout.title.text and len(bars.data) > 0
+    assert not dist.data  # no verified rows yet
+    with open(csv_path, encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    assert {r["version"] for r in rows} == {"v2.0"} and len(rows) == 22
+
+
+def test_leaderboard_search_verified_only_and_columns(ctx):
+    assert query_rows(ctx, "v2.1", "", True, False) == []
+    some = query_rows(ctx, "v2.1", "sdxl", False, False)
+    assert some and all("sdxl" in r.model.lower() for r in some)
+    table, *_ = leaderboard_view(ctx, "v2.1", columns=["model", "Averaged"], sort_by="model")
+    assert table.value["headers"] == ["model", "Averaged"]
+    names = [row[0] for row in table.value["data"]]
+    assert names == sorted(names, key=str.casefold)
+
+
+# --- submit -------------------------------------------------------------------------
+def test_zip_submission_is_scored_and_reaches_the_leaderboard(ctx, tmp_path):
+    result = submit_zip(ctx, tmp_path, "<i>Tiny</i> model")
+    assert result["ok"] and result["status"] == "queued" and not result["duplicate"]
+    assert "OK" in result["report_text"]
+    sid = result["submission_id"]
+    assert progress_dict(ctx, sid)["done"] == 0
+    score_all(ctx)
+    p = progress_dict(ctx, sid)
+    assert (p["status"], p["done"], p["total"]) == ("done", 4 * N, 4 * N)
+    html = progress_html(p)
+    assert f'value="{4 * N}" max="{4 * N}"' in html and "done" in html
+    rows = query_rows(ctx, "v2.1", "tiny", True, False)
+    assert [r.model for r in rows] == ["<i>Tiny</i> model"]
+    row = api_row(rows[0])
+    assert row["kind"] == "verified" and row["n_images"] == 4 * N
+    table, _, bars, dist = leaderboard_view(ctx, "v2.1", search="tiny")
+    assert table.value["data"][0][1] == "<i>Tiny</i> model"  # shown as typed, as plain text
+    assert [t.name for t in dist.data] == [f"&lt;i&gt;Tiny&lt;/i&gt; model (#{sid})"]
+    queue = queue_frame(ctx)
+    assert queue.iloc[0]["status"] == "done" and queue.iloc[0]["images"] == f"{4 * N}/{4 * N}"
+    # the same images again: not scored twice
+    again = submit_zip(ctx, tmp_path, "again")
+    assert again["duplicate"] and again["submission_id"] == sid
+
+
+def test_stored_scores_are_the_scorers_scores_for_each_prompt(ctx, tmp_path):
+    sid = submit_zip(ctx, tmp_path, "m")["submission_id"]
+    score_all(ctx)
+    scores = ctx.store.image_scores(sid)
+    prompts = ctx.prompts().styles
+    scorer = ctx.pool.get("v2.1")
+    for style in ("anime", "photo"):
+        path = image_path(ctx.store.submission_folder(sid), style, 3)
+        expected = scorer.score([path], prompts[style][3])[0]
+        assert scores[style][3] == pytest.approx(expected, abs=1e-4)  # batching: float noise
+
+
+def test_folder_upload_is_laid_out_by_style(ctx, tmp_path):
+    folder = make_benchmark(tmp_path / "bench")
+    folders = {s: sorted(str(p) for p in (folder / s).iterdir()) for s in STYLES}
+    meta = dict(model="folders", link="https://example.org", organisation="Org", notes=None)
+    result = submit_upload(ctx, None, folders, **meta, version="v2.1", partial=False)
+    assert result["ok"], result["report_text"]
+    stored = ctx.store.submission_folder(result["submission_id"])
+    assert image_path(stored, "photo", N - 1) is not None
+    assert not any((ctx.settings.data_path / "uploads").iterdir())  # staging removed
+    zipped = zip_folder(folder, tmp_path / "same.zip")  # same images zipped: a duplicate
+    meta["model"] = "zip"
+    dup = submit_upload(ctx, str(zipped), FOLDERS_NONE, **meta, version="v2.1", partial=False)
+    assert dup["duplicate"] and dup["submission_id"] == result["submission_id"]
+
+
+def test_incomplete_upload_is_reported_not_queued_unless_partial(ctx, tmp_path):
+    result = submit_zip(ctx, tmp_path, "holes", missing={("anime", 1), ("anime", 2)})
+    assert not result["ok"] and result["submission_id"] is None
+    assert "anime" in result["report"]["missing"]
+    assert re.search(r"00001.*00002", result["report"]["missing"]["anime"])
+    assert ctx.store.list_submissions() == []
+    partial = submit_zip(ctx, tmp_path, "holes2", missing={("anime", 1)}, partial=True)
+    assert partial["ok"]
+    score_all(ctx)
+    assert query_rows(ctx, "v2.1", "holes2", False, False) == []  # partial hidden by default
+    [row] = query_rows(ctx, "v2.1", "holes2", False, True)
+    assert row.partial and row.rank is None
+
+
+def test_upload_errors_name_the_problem(ctx, tmp_path):
+    with pytest.raises(ConfigError, match="nothing uploaded"):
+        submit_upload(
+            ctx, None, FOLDERS_NONE, model="m", link=None, organisation=None, notes=None,
+            version="v2.1", partial=False,
+        )  # fmt: skip
+    from submissions import InvalidSubmission
+
+    with pytest.raises(InvalidSubmission, match="model name"):
+        submit_zip(ctx, tmp_path, "   ")
+
+
+# --- admin --------------------------------------------------------------------------
+def test_admin_actions_need_the_token(ctx, tmp_path):
+    sid = submit_zip(ctx, tmp_path, "victim")["submission_id"]
+    with pytest.raises(admin.AdminDenied, match="off"):
+        admin.admin_action(ctx.store, ctx.settings, "anything", "hide", sid)
+    settings = ctx.settings.replace(admin_token="s3cret")
+    with pytest.raises(admin.AdminDenied, match="wrong"):
+        admin.admin_action(ctx.store, settings, "s3cre", "hide", sid)
+    assert ctx.store.get_submission(sid).hidden is False
+    admin.admin_action(ctx.store, settings, "s3cret", "hide", sid)
+    assert ctx.store.list_submissions() == []
+    admin.admin_action(ctx.store, settings, "s3cret", "delete", sid)
+    assert not ctx.store.submission_folder(sid).exists()
+
+
+# --- model and head-to-head ---------------------------------------------------------
+def test_model_view_of_verified_and_reported_rows(ctx, tmp_path):
+    sid = submit_zip(ctx, tmp_path, "**bold**")["submission_id"]
+    score_all(ctx)
+    choices = dict((v, label) for label, v in model_choices(ctx.store.leaderboard("v2.1")))
+    assert f"v:{sid}" in choices and any(v.startswith("r:") for v in choices)
+    header, styles, best, worst = model_view(ctx, "v2.1", f"v:{sid}")
+    assert "\\*\\*bold\\*\\*" in header
+    assert list(styles["style"]) == list(STYLES) and all(
+        " to " in c for c in styles["95% CI of mean"]
+    )
+    scores = ctx.store.image_scores(sid)
+    flat = sorted((s for v in scores.values() for s in v), reverse=True)
+    assert list(best["score"]) == pytest.approx([round(s, 3) for s in flat[:10]])
+    assert list(worst["score"]) == pytest.approx([round(s, 3) for s in flat[::-1][:10]])
+    prompts = ctx.prompts().styles
+    top = best.iloc[0]
+    assert top["prompt"] == prompts[top["style"]][top["index"]]
+    reported = next(v for v in choices if v.startswith("r:"))
+    header, styles, best, worst = model_view(ctx, "v2.1", reported)
+    assert texts.MODEL_REPORTED_ONLY in header and best is None
+
+
+def test_head_to_head_win_rates_are_complementary(ctx, tmp_path):
+    a = submit_zip(ctx, tmp_path, "A", shade=0)["submission_id"]
+    b = submit_zip(ctx, tmp_path, "B", shade=90)["submission_id"]
+    score_all(ctx)
+    sa, sb = ctx.store.image_scores(a), ctx.store.image_scores(b)
+    ab, summary = h2h_table(sa, sb)
+    ba, _ = h2h_table(sb, sa)
+    assert list(ab["style"]) == [*STYLES, "overall"]
+    for x, y in zip(ab["A wins"], ba["A wins"]):
+        assert float(x.rstrip("%")) + float(y.rstrip("%")) == pytest.approx(100, abs=0.15)
+    wins = sum(x > y for s in STYLES for x, y in zip(sa[s], sb[s]))
+    assert ab.iloc[-1]["A wins"] == f"{wins / (4 * N):.1%}"
+    assert "wins" in summary
+    items, prompt = pair_view(ctx, f"v:{a}", f"v:{b}", "paintings", 2)
+    assert [Path(p).parent.parent.name for p, _ in items] == [str(a), str(b)]
+    assert items[0][1].startswith("A: A ") and f"{sa['paintings'][2]:.2f}" in items[0][1]
+    assert prompt == ctx.prompts().styles["paintings"][2]
+    assert pair_view(ctx, None, f"v:{b}", "photo", 0) == ([], "")
