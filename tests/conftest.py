@@ -130,3 +130,120 @@ def color_images(tmp_path) -> list[Path]:
         Image.new(mode, size, color).save(path)
         paths.append(path)
     return paths
+
+
+# --- store and submissions (issue 3) ------------------------------------------------------
+
+
+def write_prompts(path: Path, per_style: int) -> Path:
+    """A small combined prompts JSON; each list repeats prompts (index by position)."""
+    import json
+
+    from scorer.protocol import STYLES
+
+    data = {
+        style: [f"{style} prompt {i % max(1, per_style - 2)}" for i in range(per_style)]
+        for style in STYLES
+    }
+    path.write_text(json.dumps(data))
+    return path
+
+
+def build_benchmark(
+    folder: Path,
+    per_style: int,
+    *,
+    skip: dict | None = None,
+    ext: str = ".png",
+    size: tuple[int, int] = (224, 224),
+    seed: int = 0,
+) -> Path:
+    """A benchmark folder <style>/<idx>.<ext> of small solid images that differ by index
+    (``seed`` changes every colour); ``skip`` = {style: indices} leaves images out."""
+    from PIL import Image
+
+    from scorer.protocol import STYLES
+
+    skip = skip or {}
+    for s_i, style in enumerate(STYLES):
+        (folder / style).mkdir(parents=True, exist_ok=True)
+        for i in range(per_style):
+            if i in skip.get(style, ()):
+                continue
+            color = ((i * 37 + seed * 11) % 256, (i * 91 + s_i * 60) % 256, (s_i * 70 + seed) % 256)
+            Image.new("RGB", size, color).save(folder / style / f"{i:05d}{ext}")
+    return folder
+
+
+def zip_tree(folder: Path, zip_path: Path, *, prefix: str = "") -> Path:
+    import zipfile
+
+    with zipfile.ZipFile(zip_path, "w", zipfile.ZIP_DEFLATED) as zf:
+        for file in sorted(folder.rglob("*")):
+            if file.is_file():
+                zf.write(file, prefix + file.relative_to(folder).as_posix())
+    return zip_path
+
+
+POSTGRES_ENV = "HPS_TEST_POSTGRES_URL"
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def database_url(request, tmp_path):
+    """A fresh, empty database: a SQLite file in tmp_path, or (with HPS_TEST_POSTGRES_URL
+    set, see scripts/start_test_postgres.sh) a new database on that PostgreSQL server."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'leaderboard.db'}"
+        return
+    base = os.environ.get(POSTGRES_ENV)
+    if not base:
+        pytest.skip(
+            f"PostgreSQL store tests need {POSTGRES_ENV} "
+            "(export HPS_TEST_POSTGRES_URL=$(scripts/start_test_postgres.sh))"
+        )
+    import uuid
+
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    name = f"hps_t_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    yield make_url(base).set(database=name).render_as_string(hide_password=False)
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture
+def small_prompts_path(tmp_path) -> Path:
+    return write_prompts(tmp_path / "prompts.json", 12)
+
+
+@pytest.fixture
+def store_settings(tmp_path, tiny_checkpoint, database_url, small_prompts_path):
+    """Settings for a store on ``database_url`` with the tiny model and 12 prompts a style."""
+    from scorer.settings import Settings
+
+    ckpt, arch = tiny_checkpoint
+    return Settings(
+        data_dir=str(tmp_path / "data"),
+        database_url=database_url,
+        checkpoint=str(ckpt),
+        arch=str(arch),
+        device="cpu",
+        precision="fp32",
+        prompts=str(small_prompts_path),
+        prompt_count_check=False,
+        batch_size=4,
+        worker_poll_s=0.1,
+    )
+
+
+@pytest.fixture
+def store(store_settings):
+    from leaderboard import Store
+
+    with Store.open(store_settings) as opened:
+        yield opened
