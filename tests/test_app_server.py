@@ -1,0 +1,131 @@
+"""The app launched on loopback and driven through every API endpoint with gradio_client."""
+
+from __future__ import annotations
+
+import socket
+import time
+
+import httpx
+import pytest
+from gradio_client import Client, handle_file
+
+from leaderboard.ui import create_app, launch_kwargs
+from leaderboard.ui.app import start_worker
+from tests.conftest import SMALL_PROMPTS_PER_STYLE, make_benchmark, zip_folder
+
+PUBLIC = {"/score", "/compare", "/submit", "/progress", "/queue", "/leaderboard"}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def launch(settings):
+    demo = create_app(settings)
+    kwargs = launch_kwargs(settings.replace(port=free_port()))
+    demo.queue().launch(prevent_thread_lock=True, quiet=True, **kwargs)
+    return demo
+
+
+@pytest.fixture
+def server(app_settings):
+    demo = launch(app_settings)
+    _, stop = start_worker(demo.hps_context)
+    yield demo, Client(demo.local_url, verbose=False)
+    stop.set()
+    demo.close()
+
+
+def test_only_the_named_endpoints_are_public(server):
+    _, client = server
+    api = client.view_api(print_info=False, return_format="dict")
+    assert set(api["named_endpoints"]) == PUBLIC
+    assert api["unnamed_endpoints"] == {}
+
+
+def test_score_and_compare_endpoints(server, color_images):
+    demo, client = server
+    files = [handle_file(str(p)) for p in color_images]
+    gallery, table, result, status = client.predict(
+        files, "a red square", "v2.1", api_name="/score"
+    )
+    expected = demo.hps_context.pool.get("v2.1").score(color_images, "a red square")
+    assert result["scores"] == pytest.approx(expected, abs=1e-4)
+    assert [r["image"] for r in result["ranking"]][0] == color_images[
+        expected.index(max(expected))
+    ].name
+    assert len(gallery) == len(color_images) and table["headers"] == ["rank", "image", "score"]
+    assert "ready" in status
+    a, b = (handle_file(str(color_images[i])) for i in (0, 2))
+    label, verdict, comparison, _ = client.predict(
+        a, b, "a red square", "v2.1", api_name="/compare"
+    )
+    assert {c["label"] for c in label["confidences"]} == {"A", "B"}
+    prob_a = next(c["confidence"] for c in label["confidences"] if c["label"] == "A")
+    assert prob_a == pytest.approx(comparison["prob_a"])
+    assert f"image {comparison['preferred']}" in verdict
+
+
+def test_user_errors_reach_the_client_as_messages(server, color_images):
+    _, client = server
+    with pytest.raises(Exception, match="prompt is empty"):
+        client.predict([handle_file(str(color_images[0]))], "", "v2.1", api_name="/score")
+    with pytest.raises(Exception, match="unknown HPS version"):
+        client.predict("v9", False, False, api_name="/leaderboard")
+
+
+def test_submit_progress_queue_leaderboard(server, tmp_path):
+    _, client = server
+    zipped = zip_folder(make_benchmark(tmp_path / "bench"), tmp_path / "bench.zip")
+    report, result, job, _ = client.predict(
+        handle_file(str(zipped)), None, None, None, None,
+        "Client <model>", "https://example.org/m", "", "notes", "v2.1", False,
+        api_name="/submit",
+    )  # fmt: skip
+    assert result["ok"] and job == result["submission_id"] and "accepted" in report
+    deadline = time.monotonic() + 60
+    while (p := client.predict(job, api_name="/progress"))["status"] != "done":
+        assert p["status"] in ("queued", "running") and time.monotonic() < deadline
+        time.sleep(0.3)
+    assert p["done"] == p["total"] == 4 * SMALL_PROMPTS_PER_STYLE
+    [queued] = client.predict(True, api_name="/queue")
+    assert queued["id"] == job and queued["model"] == "Client <model>"
+    rows = client.predict("v2.1", False, True, api_name="/leaderboard")
+    assert [(r["model"], r["kind"], r["rank"]) for r in rows] == [("Client <model>", "verified", 1)]
+    assert set(rows[0]["styles"]) == {"anime", "concept-art", "paintings", "photo"}
+    published = client.predict("v2.0", False, False, api_name="/leaderboard")
+    assert len(published) == 22 and {r["version"] for r in published} == {"v2.0"}
+
+
+def test_upload_limit_is_enforced(app_settings, tmp_path):
+    demo = launch(app_settings.replace(max_upload_mb=1))
+    try:
+        client = Client(demo.local_url, verbose=False)
+        big = tmp_path / "big.zip"
+        big.write_bytes(b"\0" * (1024 * 1024 + 10))
+        with pytest.raises(ValueError, match="maximum file size of 1048576"):
+            client.predict(
+                handle_file(str(big)), None, None, None, None, "m", "", "", "", "v2.1", False,
+                api_name="/submit",
+            )  # fmt: skip
+        # and the server refuses it too, whatever the client does
+        with open(big, "rb") as fh:
+            response = httpx.post(demo.local_url + "gradio_api/upload", files={"files": fh})
+        assert response.status_code == 413
+    finally:
+        demo.close()
+
+
+def test_app_starts_and_browses_without_a_checkpoint(tmp_path, color_images):
+    from scorer.settings import Settings
+
+    demo = launch(Settings(data_dir=str(tmp_path / "d"), worker=False))
+    try:
+        client = Client(demo.local_url, verbose=False)
+        assert len(client.predict("v2.1", False, False, api_name="/leaderboard")) == 22
+        with pytest.raises(Exception, match="HPS_CHECKPOINT"):
+            client.predict([handle_file(str(color_images[0]))], "a cat", "v2.1", api_name="/score")
+    finally:
+        demo.close()
