@@ -61,6 +61,8 @@ def check_image(data: bytes, name: str, max_pixels: int) -> str | None:
             if fmt == "JPEG":
                 img.draft("RGB", (max(1, width // 8), max(1, height // 8)))
             img.load()
+            if fmt == "PNG":  # load() stops at the pixels; verify() reads on to IEND
+                Image.open(io.BytesIO(data)).verify()
     except ImageError:
         raise
     except Image.DecompressionBombError:

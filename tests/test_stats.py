@@ -1,0 +1,78 @@
+"""Leaderboard statistics on numbers computed by hand in the test."""
+
+from __future__ import annotations
+
+import pytest
+
+from leaderboard.stats import bootstrap_ci, head_to_head, official_stats, rank_rows
+
+
+def test_official_stats_chunks_of_80():
+    # anime: chunk 1 = eighty 1.0, chunk 2 = eighty 3.0 -> chunk means 1, 3:
+    # mean 2, population std sqrt(((1-2)^2 + (3-2)^2) / 2) = 1.
+    scores = {
+        "anime": [1.0] * 80 + [3.0] * 80,
+        "concept-art": [5.0] * 80,
+        "paintings": [5.0] * 80,
+        "photo": [5.0] * 80,
+    }
+    result = official_stats(scores)
+    assert result.styles["anime"].mean == pytest.approx(2.0)
+    assert result.styles["anime"].std == pytest.approx(1.0)
+    assert result.styles["anime"].n == 160
+    assert result.styles["photo"].std == pytest.approx(0.0)
+    assert result.averaged == pytest.approx((2 + 5 + 5 + 5) / 4)
+
+
+def test_official_stats_mean_of_chunk_means_not_of_images():
+    # chunk 1: forty missing + forty 2.0 -> 2; chunk 2: eighty 4.0 -> 4. Mean 3 (the image
+    # mean would be (80 + 320) / 120 = 3.33).
+    scores = {"anime": [None] * 40 + [2.0] * 40 + [4.0] * 80}
+    result = official_stats(scores)
+    assert result.styles["anime"].mean == pytest.approx(3.0)
+    assert result.styles["anime"].n == 120
+    assert result.styles["photo"].mean is None and result.averaged is None
+
+
+def test_rank_competition_order():
+    assert rank_rows([10.0, 30.0, None, 30.0, 20.0]) == [4, 1, None, 1, 3]
+
+
+def test_bootstrap_ci():
+    assert bootstrap_ci([7.0] * 50) == pytest.approx(bootstrap_ci([7.0] * 50))
+    constant = bootstrap_ci([7.0] * 50)
+    assert (constant.low, constant.high) == (7.0, 7.0)
+    # 100 values of 0 and 1: mean 0.5, standard error 0.5 / sqrt(100) = 0.05, so the 95%
+    # interval is about 0.5 +- 0.098.
+    ci = bootstrap_ci([0.0, 1.0] * 50, seed=3)
+    assert 0.38 < ci.low < 0.45 and 0.55 < ci.high < 0.62
+    assert bootstrap_ci([0.0, 1.0] * 50, seed=3) == ci  # fixed seed: reproducible
+    assert bootstrap_ci([None, None]) is None
+
+
+def test_head_to_head_by_hand():
+    a = {"anime": [2.0, 2.0, 2.0, 2.0], "paintings": [1.0, 1.0], "photo": [0.0, 0.0]}
+    b = {"anime": [1.0, 3.0, 1.0, 1.0], "paintings": [1.0, 0.0], "photo": [1.0, 1.0]}
+    h = head_to_head(a, b, seed=0)
+    # anime: diffs 1, -1, 1, 1 -> a wins 3 of 4, mean diff 0.5
+    assert h.styles["anime"].n == 4
+    assert h.styles["anime"].win_rate == pytest.approx(0.75)
+    assert h.styles["anime"].mean_diff == pytest.approx(0.5)
+    assert -1.0 <= h.styles["anime"].ci.low <= 0.5 <= h.styles["anime"].ci.high <= 1.0
+    # paintings: a tie (half a win) and a win -> 0.75; mean diff 0.5
+    assert h.styles["paintings"].win_rate == pytest.approx(0.75)
+    # photo: b always 1 higher -> win rate 0, diff -1 with a degenerate interval
+    assert h.styles["photo"].win_rate == 0.0
+    assert (h.styles["photo"].ci.low, h.styles["photo"].ci.high) == (-1.0, -1.0)
+    assert h.styles["concept-art"].n == 0 and h.styles["concept-art"].win_rate is None
+    # overall: wins 3 + 1.5 + 0 over 8 prompts; diff = mean of style diffs (0.5, 0.5, -1)
+    assert h.overall.n == 8
+    assert h.overall.win_rate == pytest.approx(4.5 / 8)
+    assert h.overall.mean_diff == pytest.approx(0.0)
+
+
+def test_head_to_head_pairs_only_shared_prompts():
+    a = {"anime": [1.0, None, 3.0]}
+    b = {"anime": [0.0, 5.0, None]}
+    h = head_to_head(a, b)
+    assert h.styles["anime"].n == 1 and h.styles["anime"].mean_diff == pytest.approx(1.0)
