@@ -1,0 +1,243 @@
+"""The store on a real database: SQLite file in tmp_path, and PostgreSQL when
+HPS_TEST_POSTGRES_URL is set (see scripts/start_test_postgres.sh)."""
+
+from __future__ import annotations
+
+import json
+import threading
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from leaderboard import InvalidTransition, Store, SubmissionNotFound
+from leaderboard import models as m
+from leaderboard.db import utcnow
+from leaderboard.seed import SEED_FILE
+from scorer.errors import CheckpointError
+from scorer.prompts import load_prompt_sets
+from submissions import SubmissionRejected, Worker, jobs, submit
+from tests.conftest import build_benchmark, zip_tree
+
+STYLES = ("anime", "concept-art", "paintings", "photo")
+
+
+@pytest.fixture
+def prompts(store_settings):
+    return load_prompt_sets(store_settings.prompts, expect_count=False)
+
+
+@pytest.fixture
+def factory(tiny_scorer):
+    """The scorer factory, handing out the session's tiny scorer (same checkpoint file as
+    store_settings.checkpoint), so tests do not reload it."""
+    return lambda version: tiny_scorer
+
+
+def do_submit(store, folder, prompts, model="model-a", **kw):
+    return submit(store, folder, model=model, settings=store.settings, prompts=prompts, **kw)
+
+
+def test_schema_is_migrated_once_and_published_rows_seeded(store_settings):
+    with Store.open(store_settings) as store:
+        pass
+    with Store.open(store_settings) as store:  # second start: nothing applied twice
+        with store.engine.connect() as conn:
+            steps = conn.scalars(select(m.schema_version.c.step)).all()
+        assert sorted(steps) == [1, 2]
+        for version in ("v2.0", "v2.1"):
+            rows = store.leaderboard(version)
+            assert len(rows) == 22
+            assert {r.kind for r in rows} == {"reported"}
+            assert all(r.submission_id is None and r.rank is not None for r in rows)
+            assert all(st.std is None for r in rows for st in r.styles.values())
+        published = json.loads(SEED_FILE.read_text())
+        top = max(published["tables"]["v2.1"], key=lambda r: r["averaged"])
+        first = store.leaderboard("v2.1")[0]
+        assert first.model == top["model"] and first.averaged == top["averaged"]
+        assert first.styles["photo"].mean == top["photo"]
+
+
+def test_submit_score_and_leaderboard_row(tmp_path, store, prompts, factory, tiny_scorer):
+    folder = build_benchmark(tmp_path / "bench", 12)
+    result = do_submit(store, folder, prompts, link="https://example.org/a", organisation="Org")
+    assert result.status == "queued" and not result.duplicate and result.report.complete
+    stored = store.submission_folder(result.submission_id)
+    assert sorted(p.name for p in (stored / "anime").iterdir())[:2] == ["00000.png", "00001.png"]
+    assert store.prompts(result.submission_id) == prompts.styles  # by position, duplicates kept
+
+    assert Worker(store, store.settings, factory).run_once()
+    info = store.get_submission(result.submission_id)
+    assert info.status == "done" and info.images_done == info.images_total == 48
+    assert info.precision == "fp32" and info.checkpoint_sha256 == tiny_scorer.checkpoint_sha256
+    assert set(info.software) == {"torch", "open_clip", "hps_leaderboard"}
+
+    # Independent reference: score each image directly; 12 prompts = one chunk, so the style
+    # mean is the plain mean and the std of one chunk mean is 0.
+    row = next(r for r in store.leaderboard("v2.1") if r.submission_id == result.submission_id)
+    assert row.kind == "verified" and row.rank is not None and row.n_images == 48
+    assert row.model == "model-a" and row.link == "https://example.org/a"
+    means = {}
+    for style in STYLES:
+        direct = [
+            tiny_scorer.score([folder / style / f"{i:05d}.png"], prompts.styles[style][i])[0]
+            for i in range(12)
+        ]
+        means[style] = sum(direct) / 12
+        assert row.styles[style].mean == pytest.approx(means[style], abs=1e-4)
+        assert row.styles[style].std == pytest.approx(0.0, abs=1e-9)
+        assert store.image_scores(result.submission_id)[style] == pytest.approx(direct, abs=1e-4)
+    assert row.averaged == pytest.approx(sum(means.values()) / 4, abs=1e-4)
+    assert store.progress(result.submission_id).eta_s == 0.0
+
+
+def test_identical_content_is_not_scored_twice(tmp_path, store, prompts, factory):
+    folder = build_benchmark(tmp_path / "bench", 12)
+    first = do_submit(store, folder, prompts)
+    Worker(store, store.settings, factory).run_once()
+    again = do_submit(store, zip_tree(folder, tmp_path / "b.zip", prefix="out/"), prompts, "x")
+    assert again.duplicate and again.submission_id == first.submission_id
+    assert again.status == "done"
+    assert any("already submitted" in w for w in again.report.warnings)
+    assert len(store.list_submissions()) == 1
+    assert not Worker(store, store.settings, factory).run_once()  # nothing queued
+
+    other = do_submit(store, build_benchmark(tmp_path / "b2", 12, seed=5), prompts)
+    assert not other.duplicate and other.submission_id != first.submission_id
+    v20 = do_submit(store, folder, prompts, version="v2.0")  # other version: scored anew
+    assert not v20.duplicate
+
+
+def test_partial_is_stored_never_ranked(tmp_path, store, prompts, factory):
+    folder = build_benchmark(tmp_path / "bench", 12, skip={"photo": range(12)})
+    with pytest.raises(SubmissionRejected):
+        do_submit(store, folder, prompts)
+    result = do_submit(store, folder, prompts, partial=True)
+    Worker(store, store.settings, factory).run_once()
+    info = store.get_submission(result.submission_id)
+    assert info.status == "done" and info.partial and info.images_total == 36
+    assert all(r.submission_id != result.submission_id for r in store.leaderboard("v2.1"))
+    row = next(
+        r
+        for r in store.leaderboard("v2.1", include_partial=True)
+        if r.submission_id == result.submission_id
+    )
+    assert row.partial and row.rank is None and row.averaged is None
+    assert row.styles["photo"].mean is None and row.styles["anime"].n == 12
+    assert store.image_scores(result.submission_id)["photo"] == [None] * 12
+
+
+def test_admin_hide_delete_and_retry(tmp_path, store, prompts, factory):
+    folder = build_benchmark(tmp_path / "bench", 12)
+    sid = do_submit(store, folder, prompts).submission_id
+
+    def broken(version):
+        raise CheckpointError("no checkpoint for the test")
+
+    assert Worker(store, store.settings, broken).run_once()
+    info = store.get_submission(sid)
+    assert info.status == "failed" and "no checkpoint for the test" in info.error
+    with pytest.raises(InvalidTransition):
+        store.cancel(sid)
+    store.requeue(sid)
+    assert store.get_submission(sid).status == "queued"
+    with pytest.raises(InvalidTransition):
+        store.requeue(sid)
+    Worker(store, store.settings, factory).run_once()
+    assert store.get_submission(sid).status == "done"
+    assert store.get_submission(sid).error is None
+
+    store.hide_submission(sid)
+    assert all(r.submission_id != sid for r in store.leaderboard("v2.1"))
+    assert store.list_submissions() == [] and len(store.list_submissions(include_hidden=True)) == 1
+    store.hide_submission(sid, hidden=False)
+    assert any(r.submission_id == sid for r in store.leaderboard("v2.1"))
+
+    store.delete_submission(sid)
+    assert not store.submission_folder(sid).exists()
+    with pytest.raises(SubmissionNotFound):
+        store.get_submission(sid)
+    assert store.count_scores(sid) == 0
+
+
+def fake_submissions(store, prompts, count):
+    ids = []
+    for k in range(count):
+        sid, _ = store.create_submission(
+            model=f"fake-{k}",
+            version="v2.1",
+            content_hash=f"{k:064x}",
+            checkpoint_sha256="pending:v2.1",
+            prompts=prompts.styles,
+            prompts_source="test",
+            partial=False,
+            images_total=48,
+        )
+        ids.append(sid)
+    return ids
+
+
+def test_concurrent_claims_never_share_a_job(store, prompts):
+    ids = fake_submissions(store, prompts, 12)
+    claimed: dict[str, list[int]] = {"w1": [], "w2": [], "w3": []}
+    start = threading.Barrier(3)
+
+    def run(name):
+        start.wait()
+        while (c := jobs.claim(store, name, lease_s=300)) is not None:
+            claimed[name].append(c.submission_id)
+
+    threads = [threading.Thread(target=run, args=(n,)) for n in claimed]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    everything = [i for v in claimed.values() for i in v]
+    assert sorted(everything) == sorted(ids)  # each job claimed exactly once
+    assert all(store.get_submission(i).attempts == 1 for i in ids)
+
+
+def test_lease_expiry_reclaims_and_fences_the_old_worker(store, prompts):
+    (sid,) = fake_submissions(store, prompts, 1)
+    old = jobs.claim(store, "old", lease_s=60)
+    assert jobs.claim(store, "new", lease_s=60) is None  # heartbeat is fresh
+    assert jobs.save_batch(store, old, [("anime", 0, 1.5)])
+    later = utcnow() + timedelta(seconds=61)
+    new = jobs.claim(store, "new", lease_s=60, now=later)
+    assert new.submission_id == sid and new.attempt == old.attempt + 1
+    assert not jobs.save_batch(store, old, [("anime", 1, 2.5)])  # fenced out
+    assert jobs.save_batch(store, new, [("anime", 1, 2.5)])
+    assert jobs.scored_keys(store, sid) == {("anime", 0), ("anime", 1)}
+    progress = store.progress(sid)
+    assert (progress.status, progress.done, progress.total) == ("running", 2, 48)
+    store.cancel(sid)
+    assert not jobs.save_batch(store, new, [("anime", 2, 0.0)])
+    assert store.get_submission(sid).status == "cancelled"
+
+
+def test_two_workers_never_score_the_same_job(tmp_path, store, prompts, factory):
+    ids = [
+        do_submit(store, build_benchmark(tmp_path / f"b{k}", 12, seed=k), prompts).submission_id
+        for k in range(4)
+    ]
+    workers = [Worker(store, store.settings, factory, worker_id=f"w{k}") for k in range(2)]
+    barrier = threading.Barrier(2)
+
+    def drain(worker):
+        barrier.wait()
+        while worker.run_once():
+            pass
+
+    threads = [threading.Thread(target=drain, args=(w,)) for w in workers]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for sid in ids:
+        info = store.get_submission(sid)
+        assert info.status == "done" and info.attempts == 1 and info.images_done == 48
+        with store.engine.connect() as conn:
+            attempts = conn.scalars(
+                select(m.image_scores.c.attempt).where(m.image_scores.c.submission_id == sid)
+            ).all()
+        assert len(attempts) == 48 and set(attempts) == {1}
