@@ -114,15 +114,29 @@ def build_score_tab(pool: ScorerPool) -> gr.Markdown:
     status = gr.Markdown()
     with gr.Row():
         with gr.Column():
-            files = gr.File(file_count="multiple", file_types=["image"], label=texts.LABEL_IMAGES)
-            prompt = gr.Textbox(label=texts.LABEL_PROMPT, placeholder=texts.PLACEHOLDER_PROMPT)
+            files = gr.File(
+                file_count="multiple",
+                file_types=["image"],
+                label=texts.LABEL_IMAGES,
+                elem_id="score-files",
+            )
+            prompt = gr.Textbox(
+                label=texts.LABEL_PROMPT,
+                placeholder=texts.PLACEHOLDER_PROMPT,
+                elem_id="score-prompt",
+            )
             version = _version_choice(pool.settings.version)
-            button = gr.Button(texts.BUTTON_SCORE, variant="primary")
+            button = gr.Button(texts.BUTTON_SCORE, variant="primary", elem_id="score-button")
             gr.Markdown(texts.SCALE_EXPLAINED)
         with gr.Column():
-            gallery = gr.Gallery(label=texts.LABEL_RANKED, columns=3, height="auto")
+            gallery = gr.Gallery(
+                label=texts.LABEL_RANKED, columns=3, height="auto", elem_id="score-gallery"
+            )
             table = gr.Dataframe(
-                label=texts.LABEL_SCORES, datatype=["number", "str", "number"], interactive=False
+                elem_id="score-table",
+                label=texts.LABEL_SCORES,
+                datatype=["number", "str", "number"],
+                interactive=False,
             )
             with gr.Accordion(texts.LABEL_RAW, open=False):
                 raw = gr.JSON()

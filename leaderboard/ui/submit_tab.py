@@ -153,14 +153,14 @@ def build_submit_tab(ctx: AppContext, demo: gr.Blocks) -> None:
     gr.Markdown(texts.SUBMIT_INTRO.format(max_mb=ctx.settings.max_upload_mb))
     with gr.Row():
         with gr.Column():
-            zip_file = gr.File(file_types=[".zip"], label=texts.LABEL_ZIP)
+            zip_file = gr.File(file_types=[".zip"], label=texts.LABEL_ZIP, elem_id="submit-zip")
             with gr.Row():
                 folders = [
                     gr.File(file_count="directory", label=texts.LABEL_FOLDER.format(style=s))
                     for s in STYLES
                 ]
         with gr.Column():
-            model = gr.Textbox(label=texts.LABEL_MODEL, max_length=200)
+            model = gr.Textbox(label=texts.LABEL_MODEL, max_length=200, elem_id="submit-model")
             link = gr.Textbox(label=texts.LABEL_LINK)
             organisation = gr.Textbox(label=texts.LABEL_ORG)
             notes = gr.Textbox(label=texts.LABEL_NOTES, lines=2)
@@ -168,15 +168,23 @@ def build_submit_tab(ctx: AppContext, demo: gr.Blocks) -> None:
                 list(VERSIONS), value=ctx.settings.version, label=texts.LABEL_VERSION
             )
             partial = gr.Checkbox(False, label=texts.LABEL_PARTIAL)
-            button = gr.Button(texts.BUTTON_SUBMIT, variant="primary")
-    report = gr.Textbox(label=texts.LABEL_REPORT, lines=8, interactive=False)
+            button = gr.Button(texts.BUTTON_SUBMIT, variant="primary", elem_id="submit-button")
+    report = gr.Textbox(
+        label=texts.LABEL_REPORT, lines=8, interactive=False, elem_id="submit-report"
+    )
     with gr.Accordion(texts.LABEL_RAW, open=False):
         raw = gr.JSON()
     with gr.Group():
         job_id = gr.Number(None, precision=0, label=texts.LABEL_JOB_ID, elem_id="hps-job-id")
         progress = gr.HTML(progress_html(None), label=texts.LABEL_PROGRESS)
     timer = gr.Timer(POLL_SECONDS, active=False)
-    queue = gr.Dataframe(label=texts.LABEL_QUEUE, datatype="str", interactive=False, wrap=True)
+    queue = gr.Dataframe(
+        elem_id="submit-queue",
+        label=texts.LABEL_QUEUE,
+        datatype="str",
+        interactive=False,
+        wrap=True,
+    )
     refresh = gr.Button(texts.BUTTON_REFRESH, size="sm")
     with gr.Accordion(texts.ADMIN_TITLE, open=False):
         token = gr.Textbox(label=texts.LABEL_ADMIN_TOKEN, type="password")
