@@ -113,8 +113,9 @@ def markdown(results: dict) -> str:
         f"`{results['checkpoint']}` (random ViT-H-14, fp16 tensors), CPU threads "
         f"{results['threads']}, batch size ours {results['batch_size']}, official 20.",
         "",
-        "| run | whole wall s | CPU s | ready s | per-image s | images/s (whole) | x official (whole) "
-        "| x official (per-image) | peak RSS MiB | RSS / official | loadavg before/after |",
+        "| run | whole wall s | CPU s | ready s | per-image s | images/s (whole) "
+        "| x official (whole) | x official (per-image) | peak RSS MiB | RSS / official "
+        "| loadavg before/after |",
         "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for run in results["runs"]:
