@@ -156,6 +156,12 @@ SETTINGS: tuple[Setting, ...] = (
         "Largest uncompressed/compressed ratio of one zip entry (zip-bomb guard).",
     ),
     Setting(
+        "max_image_mb",
+        64,
+        _parse_positive_int,
+        "Largest single image file accepted in a submission, in MiB.",
+    ),
+    Setting(
         "worker",
         True,
         parse_bool,
@@ -217,6 +223,7 @@ class Settings:
     max_zip_entries: int = 10_000
     max_uncompressed_mb: int = 8192
     max_compression_ratio: float = 200.0
+    max_image_mb: int = 64
     worker: bool = True
     job_lease_s: int = 300
     worker_poll_s: float = 2.0

@@ -86,6 +86,9 @@ class _ZipSource:
         self.members = {m.name: m for m in members}
         self.names = list(self.members)
 
+    def size(self, name: str) -> int:
+        return self.members[name].info.file_size
+
     def read(self, name: str) -> bytes:
         return read_member(self.zf, self.members[name], self.limits, self.budget)
 
@@ -117,6 +120,9 @@ class _FolderSource:
                 else:
                     self.names.append(rel)
         self.names.sort()
+
+    def size(self, name: str) -> int:
+        return os.lstat(self.root / name).st_size
 
     def read(self, name: str) -> bytes:
         flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0)
@@ -220,8 +226,15 @@ def _read_images(source, images, settings, dest: Path | None, result: IntakeResu
                     report.warnings.append(warning)
 
     with ThreadPoolExecutor(max_workers=workers) as pool:
+        max_bytes = settings.max_image_mb * MIB
         for (style, index), name in sorted(images.items()):
             try:
+                if source.size(name) > max_bytes:
+                    raise ZipEntryError(
+                        name,
+                        f"{source.size(name) / MIB:,.1f} MiB is over the image file limit of "
+                        f"{settings.max_image_mb} MiB (HPS_MAX_IMAGE_MB)",
+                    )
                 data = source.read(name)
             except ZipEntryError as exc:
                 image_errors.append(f"{exc.entry}: {exc.reason}")
@@ -236,7 +249,7 @@ def _read_images(source, images, settings, dest: Path | None, result: IntakeResu
                     fh.write(data)
                 result.files[(style, index)] = rel
             pending.append(pool.submit(check_image, data, name, settings.max_image_pixels))
-            if len(pending) >= 4 * workers:
+            if len(pending) >= 2 * workers:
                 collect(pending)
                 pending = []
         collect(pending)

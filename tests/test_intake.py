@@ -290,3 +290,19 @@ def test_folder_symlinks_are_not_followed(tmp_path, prompts, settings):
     assert "'anime/00000.png': symbolic link" in text
     assert "'photo/more': symbolic link" in text
     assert not report.ok
+
+
+def test_image_file_size_limit(tmp_path, prompts):
+    big = noise_bytes("PNG", size=(800, 800))  # ~1.9 MB of noise
+    path = complete_zip(
+        tmp_path / "b.zip", extra={"anime/00000.png": big}, skip={"anime/00000.png"}
+    )
+    report = validate(path, prompts, Settings(max_image_mb=1, prompt_count_check=False))
+    assert any("anime/00000.png" in e and "HPS_MAX_IMAGE_MB" in e for e in report.errors)
+
+
+def test_folder_special_files_are_refused(tmp_path, prompts, settings):
+    folder = build_benchmark(tmp_path / "bench", N)
+    os.mkfifo(folder / "anime" / "pipe.png")
+    report = validate(folder, prompts, settings)
+    assert any("'anime/pipe.png': not a regular file" in e for e in report.errors)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from datetime import timedelta
 
 import pytest
@@ -241,3 +242,52 @@ def test_two_workers_never_score_the_same_job(tmp_path, store, prompts, factory)
                 select(m.image_scores.c.attempt).where(m.image_scores.c.submission_id == sid)
             ).all()
         assert len(attempts) == 48 and set(attempts) == {1}
+
+
+def test_checkpoint_recorded_by_the_worker_when_pending(tmp_path, store, prompts, factory):
+    # No checkpoint configured and none in the hub cache: the digest is pending until a
+    # worker loads one.
+    no_ckpt = store.settings.replace(checkpoint="")
+    folder = build_benchmark(tmp_path / "bench", 12)
+    sid = submit(store, folder, model="p", settings=no_ckpt, prompts=prompts).submission_id
+    assert store.get_submission(sid).checkpoint_sha256 == "pending:v2.1"
+    Worker(store, store.settings, factory).run_once()
+    info = store.get_submission(sid)
+    assert info.status == "done"
+    assert info.checkpoint_sha256 == factory("v2.1").checkpoint_sha256
+
+
+def test_a_different_checkpoint_fails_the_job_with_its_reason(tmp_path, store, prompts):
+    from scorer.tiny import make_tiny_checkpoint
+
+    folder = build_benchmark(tmp_path / "bench", 12)
+    sid = do_submit(store, folder, prompts).submission_id
+    other_ckpt, other_arch = make_tiny_checkpoint(tmp_path / "other", seed=1)
+    other = store.settings.replace(checkpoint=str(other_ckpt), arch=str(other_arch))
+    Worker(store, other).run_once()  # the default factory loads the other checkpoint
+    info = store.get_submission(sid)
+    assert info.status == "failed" and "HPS_CHECKPOINT differs" in info.error
+    assert store.count_scores(sid) == 0
+
+
+def test_graceful_stop_releases_the_job_and_rescore_starts_over(tmp_path, store, prompts, factory):
+    folder = build_benchmark(tmp_path / "bench", 12)
+    sid = do_submit(store, folder, prompts).submission_id
+    slow = store.settings.replace(worker_pause_ms=200)
+    stop = threading.Event()
+    thread = threading.Thread(target=Worker(store, slow, factory).run_forever, args=(stop,))
+    thread.start()
+    while store.get_submission(sid).images_done < 8:
+        time.sleep(0.02)
+    stop.set()
+    thread.join(timeout=60)
+    info = store.get_submission(sid)
+    assert info.status == "queued" and 8 <= info.images_done < 48  # kept, back in the queue
+    Worker(store, store.settings, factory).run_once()
+    assert store.get_submission(sid).status == "done"
+    first = store.image_scores(sid)
+
+    store.requeue(sid)  # a finished job: rescored from scratch
+    assert store.count_scores(sid) == 0 and store.get_submission(sid).status == "queued"
+    Worker(store, store.settings, factory).run_once()
+    assert store.image_scores(sid) == first  # same model, same images: same scores
