@@ -25,7 +25,7 @@ def free_port() -> int:
 def launch(settings):
     demo = create_app(settings)
     kwargs = launch_kwargs(settings.replace(port=free_port()))
-    demo.queue().launch(prevent_thread_lock=True, quiet=True, **kwargs)
+    demo.launch(prevent_thread_lock=True, quiet=True, **kwargs)
     return demo
 
 

@@ -43,7 +43,7 @@ def create_app(
 
         store = Store.open(settings)
     ctx = AppContext(settings, pool or ScorerPool(settings, scorer_loader), store)
-    with gr.Blocks(title=texts.TITLE) as demo:
+    with gr.Blocks(title=texts.TITLE, analytics_enabled=False) as demo:
         gr.Markdown(texts.HEADER)
         with gr.Tabs():
             with gr.Tab(texts.TAB_LEADERBOARD, id="leaderboard"):
@@ -66,6 +66,8 @@ def create_app(
             [score_status, compare_status],
             api_visibility="private",
         )
+    # Live requests default to 4 at a time; scoring events are limited to 1 (score_tab).
+    demo.queue(default_concurrency_limit=4)
     demo.hps_context = ctx  # for main() and tests: the pool, store and settings in use
     return demo
 
@@ -123,7 +125,7 @@ def main() -> None:
     if settings.worker:
         _, stop = start_worker(ctx)
     try:
-        demo.queue(default_concurrency_limit=4).launch(**launch_kwargs(settings))
+        demo.launch(**launch_kwargs(settings))
     finally:
         if stop is not None:
             stop.set()

@@ -204,7 +204,7 @@ def build_head_to_head_tab(ctx: AppContext, demo: gr.Blocks) -> None:
         style = gr.Dropdown(list(STYLES), value=STYLES[0], label=texts.LABEL_STYLE)
         index = gr.Number(0, precision=0, minimum=0, label=texts.LABEL_PROMPT_INDEX)
     prompt = gr.Textbox(label=texts.LABEL_PROMPT, interactive=False)
-    pair = gr.Gallery(label=texts.LABEL_PAIR, columns=2, height="auto")
+    pair = gr.Gallery(label=texts.LABEL_PAIR, columns=2, height=420, object_fit="contain")
 
     def choices(version):
         options = model_choices(_rows(ctx, version), verified_only=True)

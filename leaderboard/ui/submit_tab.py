@@ -154,11 +154,13 @@ def build_submit_tab(ctx: AppContext, demo: gr.Blocks) -> None:
     with gr.Row():
         with gr.Column():
             zip_file = gr.File(file_types=[".zip"], label=texts.LABEL_ZIP, elem_id="submit-zip")
-            with gr.Row():
-                folders = [
-                    gr.File(file_count="directory", label=texts.LABEL_FOLDER.format(style=s))
-                    for s in STYLES
-                ]
+            folders = []
+            for pair in (STYLES[:2], STYLES[2:]):
+                with gr.Row():
+                    folders += [
+                        gr.File(file_count="directory", label=texts.LABEL_FOLDER.format(style=s))
+                        for s in pair
+                    ]
         with gr.Column():
             model = gr.Textbox(label=texts.LABEL_MODEL, max_length=200, elem_id="submit-model")
             link = gr.Textbox(label=texts.LABEL_LINK)
