@@ -158,8 +158,11 @@ def test_admin_actions_need_the_token(ctx, tmp_path):
     with pytest.raises(admin.AdminDenied, match="wrong"):
         admin.admin_action(ctx.store, settings, "s3cre", "hide", sid)
     assert ctx.store.get_submission(sid).hidden is False
+    score_all(ctx)
+    assert query_rows(ctx, "v2.1", "victim", False, False)
     admin.admin_action(ctx.store, settings, "s3cret", "hide", sid)
     assert ctx.store.list_submissions() == []
+    assert query_rows(ctx, "v2.1", "victim", False, False) == []  # off the leaderboard
     admin.admin_action(ctx.store, settings, "s3cret", "delete", sid)
     assert not ctx.store.submission_folder(sid).exists()
 
@@ -202,6 +205,6 @@ def test_head_to_head_win_rates_are_complementary(ctx, tmp_path):
     assert "wins" in summary
     items, prompt = pair_view(ctx, f"v:{a}", f"v:{b}", "paintings", 2)
     assert [Path(p).parent.parent.name for p, _ in items] == [str(a), str(b)]
-    assert items[0][1].startswith("A: A ") and f"{sa['paintings'][2]:.2f}" in items[0][1]
+    assert items[0][1].startswith(f"A (#{a}): ") and f"{sa['paintings'][2]:.2f}" in items[0][1]
     assert prompt == ctx.prompts().styles["paintings"][2]
     assert pair_view(ctx, None, f"v:{b}", "photo", 0) == ([], "")

@@ -162,12 +162,11 @@ def pair_view(ctx: AppContext, id_a: str, id_b: str, style: str, index: int) -> 
     items, prompt = [], ""
     for side, choice in (("A", id_a), ("B", id_b)):
         sid = int(choice.split(":", 1)[1])
-        info = ctx.store.get_submission(sid)
         score = ctx.store.image_scores(sid).get(style, [])
         value = score[index] if 0 <= index < len(score) else None
         prompt = prompt or _prompt(ctx.store.prompts(sid), style, index)
         path = image_path(ctx.store.submission_folder(sid), style, index)
-        caption = texts.PAIR_CAPTION.format(side=side, model=info.model, score=_fmt(value))
+        caption = texts.PAIR_CAPTION.format(side=side, id=sid, score=_fmt(value))
         if path is not None:
             items.append((str(path), caption))
     return items, prompt

@@ -170,7 +170,7 @@ H2H_COLUMNS = ["style", "A wins", "win 95% CI", "mean diff (A-B)", "diff 95% CI"
 LABEL_STYLE = "Style"
 LABEL_PROMPT_INDEX = "Prompt index"
 LABEL_PAIR = "Both images for this prompt"
-PAIR_CAPTION = "{side}: {model}  {score}"
+PAIR_CAPTION = "{side} (#{id}): {score}"  # no user text: captions may render markup
 H2H_SUMMARY = "Overall, **A** wins {win:.1%} of prompts (95% CI {lo:.1%} to {hi:.1%})."
 
 # --- about --------------------------------------------------------------------------
