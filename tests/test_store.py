@@ -291,3 +291,26 @@ def test_graceful_stop_releases_the_job_and_rescore_starts_over(tmp_path, store,
     assert store.count_scores(sid) == 0 and store.get_submission(sid).status == "queued"
     Worker(store, store.settings, factory).run_once()
     assert store.image_scores(sid) == first  # same model, same images: same scores
+
+
+def test_processes_starting_at_once_migrate_and_seed_once(store_settings):
+    errors: list[BaseException] = []
+    barrier = threading.Barrier(4)
+
+    def start():
+        try:
+            barrier.wait()
+            Store.open(store_settings).close()
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=start) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    with Store.open(store_settings) as store:
+        with store.engine.connect() as conn:
+            assert sorted(conn.scalars(select(m.schema_version.c.step))) == [1, 2]
+        assert len(store.leaderboard("v2.0")) == 22
