@@ -196,6 +196,8 @@ def database_url(request, tmp_path):
         yield f"sqlite:///{tmp_path / 'leaderboard.db'}"
         return
     base = os.environ.get(POSTGRES_ENV)
+    if not base and os.environ.get("HPS_REQUIRE_POSTGRES") == "1":
+        pytest.fail(f"HPS_REQUIRE_POSTGRES=1 but {POSTGRES_ENV} is not set")
     if not base:
         pytest.skip(
             f"PostgreSQL store tests need {POSTGRES_ENV} "
