@@ -201,6 +201,18 @@ SETTINGS: tuple[Setting, ...] = (
         parse_optional_str,
         "Token that unlocks admin actions (hide, delete, rescore). Unset: admin actions are off.",
     ),
+    Setting(
+        "max_score_images",
+        32,
+        _parse_positive_int,
+        "Most images one live Score request may hold (live scoring runs one request at a time).",
+    ),
+    Setting(
+        "queue_size",
+        64,
+        _parse_positive_int,
+        "Most requests the web app holds waiting in its queue; more are refused as busy.",
+    ),
 )
 
 _BY_FIELD = {s.field: s for s in SETTINGS}
@@ -232,6 +244,8 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 7860
     admin_token: str | None = None
+    max_score_images: int = 32
+    queue_size: int = 64
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:

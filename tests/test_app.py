@@ -147,6 +147,9 @@ def test_score_refuses_no_images_and_names_a_bad_one(app_settings, color_images,
         score_images(pool, [str(color_images[0]), str(bad)], "p", "v2.1")
     with pytest.raises(ConfigError, match="prompt is empty"):
         score_images(pool, [str(color_images[0])], "  ", "v2.1")
+    small = ScorerPool(app_settings.replace(max_score_images=3))
+    with pytest.raises(ConfigError, match="4 images in one request: at most 3"):
+        score_images(small, [str(p) for p in color_images], "p", "v2.1")
 
 
 def test_compare_probability_follows_the_scores_and_logit_scale(app_settings, color_images):

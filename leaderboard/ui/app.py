@@ -67,7 +67,7 @@ def create_app(
             api_visibility="private",
         )
     # Live requests default to 4 at a time; scoring events are limited to 1 (score_tab).
-    demo.queue(default_concurrency_limit=4)
+    demo.queue(default_concurrency_limit=4, max_size=settings.queue_size)
     demo.hps_context = ctx  # for main() and tests: the pool, store and settings in use
     return demo
 

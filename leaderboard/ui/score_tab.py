@@ -27,6 +27,9 @@ def score_images(pool: ScorerPool, files: Sequence, prompt: str, version: str) -
     """Score ``files`` against ``prompt``: a JSON-able result, ranking best first."""
     if not files:
         raise ConfigError(texts.NO_IMAGES)
+    limit = pool.settings.max_score_images
+    if len(files) > limit:
+        raise ConfigError(texts.TOO_MANY_IMAGES.format(n=len(files), limit=limit))
     paths = [_path(f) for f in files]
     names = [Path(p).name for p in paths]
     scorer = pool.get(version)

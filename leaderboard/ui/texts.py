@@ -31,6 +31,10 @@ INTERNAL_ERROR = (
     "Something went wrong on the server. The error was logged; please try again or report it."
 )
 NO_IMAGES = "no images: upload one or more images to score"
+TOO_MANY_IMAGES = (
+    "{n} images in one request: at most {limit} at a time (HPS_MAX_SCORE_IMAGES); "
+    "for a whole benchmark, use the Submit tab"
+)
 NO_IMAGE_A = "image A is missing: upload the two images to compare"
 NO_IMAGE_B = "image B is missing: upload the two images to compare"
 NO_UPLOAD = "nothing uploaded: give a zip file or the four style folders"
