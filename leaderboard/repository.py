@@ -16,10 +16,11 @@ from pathlib import Path
 from sqlalchemy import Engine, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from scorer.protocol import PROMPTS_PER_STYLE, STYLES, StyleStats
+from scorer.protocol import PROMPTS_PER_STYLE, STYLES
 from scorer.settings import Settings
 
 from . import models as m
+from .board import build_leaderboard
 from .db import make_engine, migrate, utcnow, writer
 from .records import (
     InvalidTransition,
@@ -30,7 +31,6 @@ from .records import (
     aware,
 )
 from .seed import ensure_model
-from .stats import rank_rows
 
 
 class Store:
@@ -65,101 +65,12 @@ class Store:
     def leaderboard(
         self, version: str, *, include_partial: bool = False, verified_only: bool = False
     ) -> list[LeaderboardRow]:
-        """Rows of one version, best first; partial rows (never ranked) last."""
-        rows = self._verified_rows(version)
-        if not verified_only:
-            rows += self._reported_rows(version)
-        if not include_partial:
-            rows = [r for r in rows if not r["partial"]]
-        ranks = rank_rows([None if r["partial"] else r["averaged"] for r in rows])
-        out = [LeaderboardRow(rank=rank, **r) for r, rank in zip(rows, ranks)]
-        out.sort(
-            key=lambda r: (
-                r.rank is None,
-                r.rank or 0,
-                -(r.averaged if r.averaged is not None else float("-inf")),
-                r.model,
-            )
-        )
-        return out
-
-    def _verified_rows(self, version: str) -> list[dict]:
-        s, md, sr = m.submissions, m.models, m.style_results
-        query = (
-            select(s, md.c.name, md.c.link, md.c.organisation)
-            .join(md, md.c.id == s.c.model_id)
-            .where(s.c.version == version, s.c.status == m.DONE, s.c.hidden.is_(False))
-        )
+        """Rows of one version, best first; partial rows (never ranked) last. Verified and
+        reported rows are ranked together by Averaged."""
         with self.engine.connect() as conn:
-            subs = conn.execute(query).mappings().all()
-            ids = [r["id"] for r in subs]
-            results: dict[int, dict[str, StyleStats]] = {i: {} for i in ids}
-            if ids:
-                for r in conn.execute(select(sr).where(sr.c.submission_id.in_(ids))).mappings():
-                    results[r["submission_id"]][r["style"]] = StyleStats(
-                        r["mean"], r["std"], r["n"]
-                    )
-        rows = []
-        for sub in subs:
-            styles = {st: results[sub["id"]].get(st) for st in STYLES}
-            means = [styles[st].mean if styles[st] else None for st in STYLES]
-            avg = None if any(v is None for v in means) else sum(means) / len(means)
-            rows.append(
-                dict(
-                    submission_id=sub["id"],
-                    model=sub["name"],
-                    link=sub["link"],
-                    organisation=sub["organisation"],
-                    version=version,
-                    kind=m.KIND_VERIFIED,
-                    partial=bool(sub["partial"]),
-                    styles=styles,
-                    averaged=avg,
-                    n_images=sum(st.n for st in styles.values() if st),
-                    created_at=aware(sub["created_at"]),
-                    status=sub["status"],
-                )
+            return build_leaderboard(
+                conn, version, include_partial=include_partial, verified_only=verified_only
             )
-        return rows
-
-    def _reported_rows(self, version: str) -> list[dict]:
-        rr, md = m.reported_results, m.models
-        query = (
-            select(rr, md.c.name, md.c.link, md.c.organisation)
-            .join(md, md.c.id == rr.c.model_id)
-            .where(rr.c.version == version)
-            .order_by(rr.c.id)
-        )
-        by_model: dict[int, dict] = {}
-        with self.engine.connect() as conn:
-            for r in conn.execute(query).mappings():
-                row = by_model.setdefault(r["model_id"], {"meta": r, "values": {}})
-                row["values"][r["column"]] = r["mean"]
-        rows = []
-        for entry in by_model.values():
-            meta, values = entry["meta"], entry["values"]
-            # The published tables are on the full benchmark; they give no std.
-            styles = {
-                st: StyleStats(values[st], None, PROMPTS_PER_STYLE) if st in values else None
-                for st in STYLES
-            }
-            rows.append(
-                dict(
-                    submission_id=None,
-                    model=meta["name"],
-                    link=meta["link"],
-                    organisation=meta["organisation"],
-                    version=version,
-                    kind=m.KIND_REPORTED,
-                    partial=any(v is None for v in styles.values()),
-                    styles=styles,
-                    averaged=values.get("averaged"),
-                    n_images=sum(st.n for st in styles.values() if st),
-                    created_at=None,
-                    status=m.DONE,
-                )
-            )
-        return rows
 
     # --- submissions ------------------------------------------------------------------
     def _info_query(self):
