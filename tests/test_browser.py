@@ -116,3 +116,8 @@ def test_leaderboard_score_and_submit_in_the_browser(page, app_url, tmp_path):
     cell(page, "leaderboard-table", texts.BADGE["verified"])
     assert page.locator("#leaderboard-table b").count() == 0  # no HTML injected
     shot(page, "leaderboard-verified")
+    with page.expect_download() as download:
+        page.get_by_role("button", name=texts.BUTTON_CSV).click()
+    lines = Path(download.value.path()).read_text(encoding="utf-8").splitlines()
+    assert lines[0].startswith("rank,model,version,kind")
+    assert len(lines) == 2 and "<b>Browser</b> model,v2.1,verified" in lines[1]
