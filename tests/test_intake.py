@@ -208,6 +208,8 @@ def hostile_zip(path: Path, add) -> Path:
 HOSTILE = {
     "absolute": (lambda zf: raw_entry(zf, "/tmp/evil.png", png_bytes()), "absolute path"),
     "dotdot": (lambda zf: raw_entry(zf, "anime/../../evil.png", png_bytes()), "'..'"),
+    "backslash_dotdot": (lambda zf: raw_entry(zf, "..\\..\\evil.png", png_bytes()), "'..'"),
+    "drive": (lambda zf: raw_entry(zf, "C:/evil.png", png_bytes()), "absolute path"),
     "symlink": (
         lambda zf: raw_entry(zf, "anime/link.png", b"/etc/passwd", stat.S_IFLNK | 0o777),
         "symbolic link",
@@ -306,3 +308,19 @@ def test_folder_special_files_are_refused(tmp_path, prompts, settings):
     os.mkfifo(folder / "anime" / "pipe.png")
     report = validate(folder, prompts, settings)
     assert any("'anime/pipe.png': not a regular file" in e for e in report.errors)
+
+
+def test_entry_lying_about_its_size_is_refused(tmp_path, prompts, settings):
+    path = complete_zip(tmp_path / "b.zip", skip={"anime/00000.png"})
+    with zipfile.ZipFile(path, "a") as zf:
+        zf.writestr("anime/00000.png", png_bytes(color=(1, 2, 3)), zipfile.ZIP_DEFLATED)
+    data = bytearray(path.read_bytes())
+    # Declare 100 bytes uncompressed in the central directory entry of anime/00000.png.
+    name = b"anime/00000.png"
+    at = data.rfind(b"PK\x01\x02", 0, data.rfind(name))
+    assert data[at + 46 : at + 46 + len(name)] == name
+    data[at + 24 : at + 28] = (100).to_bytes(4, "little")
+    path.write_bytes(bytes(data))
+    report = validate(path, prompts, settings)
+    assert any("anime/00000.png" in e for e in report.errors), report.errors
+    assert not report.ok
