@@ -129,3 +129,58 @@ def test_app_starts_and_browses_without_a_checkpoint(tmp_path, color_images):
             client.predict([handle_file(str(color_images[0]))], "a cat", "v2.1", api_name="/score")
     finally:
         demo.close()
+
+
+def test_python_app_py_serves_the_seeded_leaderboard(tmp_path):
+    """``python app.py`` on the defaults (no checkpoint, offline): it starts and serves."""
+    import os
+    import subprocess
+    import sys
+
+    from tests.conftest import REPO
+
+    port = free_port()
+    env = {
+        **os.environ,
+        "HF_HUB_OFFLINE": "1",
+        "HPS_DATA_DIR": str(tmp_path / "data"),
+        "HPS_PORT": str(port),
+        "HPS_WORKER": "false",
+    }
+    env.pop("HPS_CHECKPOINT", None)
+    log = open(tmp_path / "app.log", "wb")  # noqa: SIM115 - closed below
+    proc = subprocess.Popen([sys.executable, "app.py"], cwd=REPO, env=env, stdout=log, stderr=log)
+    try:
+        url = f"http://127.0.0.1:{port}/"
+        deadline = time.monotonic() + 90
+        while True:
+            assert proc.poll() is None, (tmp_path / "app.log").read_text()
+            try:
+                if httpx.get(url + "gradio_api/info", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert time.monotonic() < deadline, "app did not start in 90 s"
+            time.sleep(0.5)
+        rows = Client(url, verbose=False).predict("v2.1", False, False, api_name="/leaderboard")
+        assert len(rows) == 22 and rows[0]["rank"] == 1
+        assert (tmp_path / "data" / "leaderboard.db").is_file()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+        log.close()
+
+
+def test_python_app_py_refuses_a_bad_setting(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    from tests.conftest import REPO
+
+    env = {**os.environ, "HPS_PORT": "seventy", "HPS_DATA_DIR": str(tmp_path)}
+    done = subprocess.run(
+        [sys.executable, "app.py"], cwd=REPO, env=env, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode != 0
+    assert "HPS_PORT='seventy'" in done.stderr

@@ -12,6 +12,7 @@ import threading
 
 import gradio as gr
 
+from scorer.errors import HPSError
 from scorer.settings import Settings
 
 from . import texts
@@ -113,7 +114,10 @@ def preload(pool: ScorerPool, version: str) -> threading.Thread:
 
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-    settings = Settings.from_env()
+    try:
+        settings = Settings.from_env()
+    except HPSError as exc:
+        raise SystemExit(f"error: {exc}") from None
     settings.data_path.mkdir(parents=True, exist_ok=True)
     from leaderboard import Store
 
