@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -98,6 +99,7 @@ def submit(
 
     root = store.data_path / "submissions"
     root.mkdir(parents=True, exist_ok=True)
+    _remove_stale_staging(root)
     staging = root / f".staging-{uuid.uuid4().hex}"
     staging.mkdir()
     try:
@@ -137,6 +139,20 @@ def submit(
     return SubmitResult(
         submission_id, store.get_submission(submission_id).status, report, duplicate
     )
+
+
+STALE_STAGING_S = 24 * 3600
+
+
+def _remove_stale_staging(root: Path) -> None:
+    """Staging folders left by a process that died mid-submit (older than a day)."""
+    cutoff = time.time() - STALE_STAGING_S
+    for folder in root.glob(".staging-*"):
+        try:
+            if folder.stat().st_mtime < cutoff:
+                shutil.rmtree(folder, ignore_errors=True)
+        except OSError:
+            pass
 
 
 def stored_images(folder: Path) -> dict[tuple[str, int], Path]:

@@ -4,6 +4,7 @@ HPS_TEST_POSTGRES_URL is set (see scripts/start_test_postgres.sh)."""
 from __future__ import annotations
 
 import json
+import os
 import threading
 import time
 from datetime import timedelta
@@ -314,3 +315,15 @@ def test_processes_starting_at_once_migrate_and_seed_once(store_settings):
         with store.engine.connect() as conn:
             assert sorted(conn.scalars(select(m.schema_version.c.step))) == [1, 2]
         assert len(store.leaderboard("v2.0")) == 22
+
+
+def test_stale_staging_folders_are_removed(tmp_path, store, prompts):
+    root = store.data_path / "submissions"
+    old, fresh = root / ".staging-old", root / ".staging-fresh"
+    for folder in (old, fresh):
+        folder.mkdir(parents=True)
+        (folder / "x.png").write_bytes(b"x")
+    two_days_ago = time.time() - 2 * 24 * 3600
+    os.utime(old, (two_days_ago, two_days_ago))
+    do_submit(store, build_benchmark(tmp_path / "bench", 12), prompts)
+    assert not old.exists() and fresh.exists()  # another submit may be using a fresh one
