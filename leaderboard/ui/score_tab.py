@@ -24,7 +24,8 @@ def _path(file) -> str:
 
 
 def score_images(pool: ScorerPool, files: Sequence, prompt: str, version: str) -> dict:
-    """Score ``files`` against ``prompt``: a JSON-able result, ranking best first."""
+    """Score ``files`` against ``prompt``: a JSON-able result; ``scores`` in input order,
+    ``ranking`` best first (``index``: position in the input)."""
     if not files:
         raise ConfigError(texts.NO_IMAGES)
     limit = pool.settings.max_score_images
@@ -42,7 +43,6 @@ def score_images(pool: ScorerPool, files: Sequence, prompt: str, version: str) -
             {"rank": r + 1, "index": item.index, "image": names[item.index], "score": item.score}
             for r, item in enumerate(ranked)
         ],
-        "_paths": paths,
     }
 
 
@@ -54,9 +54,9 @@ def scorer_scores(ranked, n: int) -> list[float]:
     return out
 
 
-def score_views(result: dict) -> tuple[list, pd.DataFrame, dict]:
-    """Gallery items, table and public JSON of a :func:`score_images` result."""
-    paths = result["_paths"]
+def score_views(result: dict, files: Sequence) -> tuple[list, pd.DataFrame]:
+    """Gallery items (best first, captioned) and table of a :func:`score_images` result."""
+    paths = [_path(f) for f in files]
     gallery = [
         (
             paths[row["index"]],
@@ -68,8 +68,7 @@ def score_views(result: dict) -> tuple[list, pd.DataFrame, dict]:
         [[row["rank"], row["image"], round(row["score"], 4)] for row in result["ranking"]],
         columns=texts.SCORE_COLUMNS,
     )
-    public = {k: v for k, v in result.items() if not k.startswith("_")}
-    return gallery, table, public
+    return gallery, table
 
 
 def compare_images(pool: ScorerPool, image_a, image_b, prompt: str, version: str) -> dict:
@@ -146,8 +145,8 @@ def build_score_tab(pool: ScorerPool) -> gr.Markdown:
 
     @user_errors
     def on_score(files, prompt, version):
-        views = score_views(score_images(pool, files, prompt, version))
-        return *views, scorer_status(pool, version)
+        result = score_images(pool, files, prompt, version)
+        return *score_views(result, files), result, scorer_status(pool, version)
 
     button.click(
         on_score,
