@@ -221,8 +221,6 @@ def build_head_to_head_tab(ctx: AppContext, demo: gr.Blocks) -> None:
     for event in (version.change, demo.load):
         event(user_errors(choices), version, [model_a, model_b], api_visibility="private")
     button.click(compare, [model_a, model_b], [summary, table], api_visibility="private")
-    for control in (button, style, index):
-        trigger = control.click if control is button else control.change
-        trigger(
-            show_pair, [model_a, model_b, style, index], [pair, prompt], api_visibility="private"
-        )
+    pair_io = ([model_a, model_b, style, index], [pair, prompt])
+    for trigger in (button.click, style.change, index.change):
+        trigger(show_pair, *pair_io, api_visibility="private")
