@@ -121,3 +121,23 @@ def test_leaderboard_score_and_submit_in_the_browser(page, app_url, tmp_path):
     lines = Path(download.value.path()).read_text(encoding="utf-8").splitlines()
     assert lines[0].startswith("rank,model,version,kind")
     assert len(lines) == 2 and "<b>Browser</b> model,v2.1,verified" in lines[1]
+
+
+def test_without_a_checkpoint_the_score_tab_says_why_and_how(page, tmp_path):
+    from leaderboard.ui.app import preload
+    from scorer.settings import Settings
+
+    demo = launch(Settings(data_dir=str(tmp_path / "data"), worker=False))
+    try:
+        preload(demo.hps_context.pool, "v2.1").join()  # as main() does at start
+        page.goto(demo.local_url)
+        cell(page, "leaderboard-table", "SDXL Base 0.9")  # browsing works
+        page.get_by_role("tab", name=texts.TAB_SCORE).click()
+        notice = page.get_by_text("Scoring is not available for HPS v2.1").first
+        notice.wait_for()
+        body = page.locator("body").inner_text()
+        assert "HPS_CHECKPOINT=/path/to/HPS_v2.1_compressed.pt" in body  # the CheckpointError
+        assert "HPS_ARCH" in body  # and how to provide one
+        shot(page, "no-checkpoint")
+    finally:
+        demo.close()
