@@ -169,12 +169,14 @@ def test_admin_actions_need_the_token(ctx, tmp_path):
 
 # --- model and head-to-head ---------------------------------------------------------
 def test_model_view_of_verified_and_reported_rows(ctx, tmp_path):
-    sid = submit_zip(ctx, tmp_path, "**bold**")["submission_id"]
+    sid = submit_zip(ctx, tmp_path, "**bold**")["submission_id"]  # notes="n"
     score_all(ctx)
     choices = dict((v, label) for label, v in model_choices(ctx.store.leaderboard("v2.1")))
     assert f"v:{sid}" in choices and any(v.startswith("r:") for v in choices)
-    header, styles, best, worst = model_view(ctx, "v2.1", f"v:{sid}")
+    header, details, styles, best, worst = model_view(ctx, "v2.1", f"v:{sid}")
     assert "\\*\\*bold\\*\\*" in header
+    assert f"{texts.LABEL_NOTES}: n" in details.splitlines()
+    assert "Precision: fp32" in details
     assert list(styles["style"]) == list(STYLES) and all(
         " to " in c for c in styles["95% CI of mean"]
     )
@@ -186,7 +188,7 @@ def test_model_view_of_verified_and_reported_rows(ctx, tmp_path):
     top = best.iloc[0]
     assert top["prompt"] == prompts[top["style"]][top["index"]]
     reported = next(v for v in choices if v.startswith("r:"))
-    header, styles, best, worst = model_view(ctx, "v2.1", reported)
+    header, details, styles, best, worst = model_view(ctx, "v2.1", reported)
     assert texts.MODEL_REPORTED_ONLY in header and best is None
 
 

@@ -136,9 +136,23 @@ def _rows(ctx: AppContext, version: str):
     return ctx.store.leaderboard(version, include_partial=True)
 
 
+def details_text(info) -> str:
+    """A verified submission's metadata as plain text (user text is never rendered)."""
+    fields = [
+        (texts.LABEL_LINK, info.link),
+        (texts.LABEL_ORG, info.organisation),
+        (texts.LABEL_NOTES, info.notes),
+        ("Checkpoint sha256", info.checkpoint_sha256),
+        ("Precision", info.precision),
+        ("Scored", info.finished_at.strftime("%Y-%m-%d %H:%M UTC") if info.finished_at else None),
+    ]
+    return "\n".join(f"{label}: {value}" for label, value in fields if value)
+
+
 def model_view(ctx: AppContext, version: str, choice: str | None):
+    """(header Markdown, details text, per-style table, best prompts, worst prompts)."""
     if not choice:
-        return "", None, None, None
+        return "", "", None, None, None
     row = find_row(_rows(ctx, version), choice)
     header = texts.MODEL_HEADER.format(
         model=texts.md_escape(row.model),
@@ -148,10 +162,13 @@ def model_view(ctx: AppContext, version: str, choice: str | None):
         partial=texts.PARTIAL_MARK if row.partial else "",
     )
     if row.kind != "verified":
-        return header + "\n\n" + texts.MODEL_REPORTED_ONLY, style_table(row, None), None, None
-    scores = ctx.store.image_scores(row.submission_id)
-    best, worst = extreme_prompts(scores, ctx.store.prompts(row.submission_id))
-    return header, style_table(row, scores), best, worst
+        note = header + "\n\n" + texts.MODEL_REPORTED_ONLY
+        return note, "", style_table(row, None), None, None
+    sid = row.submission_id
+    scores = ctx.store.image_scores(sid)
+    best, worst = extreme_prompts(scores, ctx.store.prompts(sid))
+    details = details_text(ctx.store.get_submission(sid))
+    return header, details, style_table(row, scores), best, worst
 
 
 def pair_view(ctx: AppContext, id_a: str, id_b: str, style: str, index: int) -> tuple[list, str]:
@@ -177,6 +194,7 @@ def build_model_tab(ctx: AppContext, demo: gr.Blocks) -> None:
         version = gr.Radio(list(VERSIONS), value=ctx.settings.version, label=texts.LABEL_VERSION)
         choice = gr.Dropdown([], label=texts.LABEL_PICK_MODEL, scale=3)
     header = gr.Markdown()
+    details = gr.Textbox(show_label=False, interactive=False, lines=2)
     styles = gr.Dataframe(datatype="str", interactive=False)
     with gr.Row():
         best = gr.Dataframe(label=texts.LABEL_BEST, datatype="str", interactive=False, wrap=True)
@@ -188,7 +206,8 @@ def build_model_tab(ctx: AppContext, demo: gr.Blocks) -> None:
     show = user_errors(lambda v, c: model_view(ctx, v, c))
     version.change(user_errors(choices), version, choice, api_visibility="private")
     demo.load(user_errors(choices), version, choice, api_visibility="private")
-    choice.change(show, [version, choice], [header, styles, best, worst], api_visibility="private")
+    outputs = [header, details, styles, best, worst]
+    choice.change(show, [version, choice], outputs, api_visibility="private")
 
 
 def build_head_to_head_tab(ctx: AppContext, demo: gr.Blocks) -> None:
