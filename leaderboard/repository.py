@@ -18,6 +18,7 @@ from sqlalchemy.exc import IntegrityError
 
 from scorer.protocol import PROMPTS_PER_STYLE, STYLES
 from scorer.settings import Settings
+from scorer.zoo import get_version
 
 from . import models as m
 from .board import build_leaderboard
@@ -67,6 +68,7 @@ class Store:
     ) -> list[LeaderboardRow]:
         """Rows of one version, best first; partial rows (never ranked) last. Verified and
         reported rows are ranked together by Averaged."""
+        get_version(version)  # an unknown version is a user error that lists the known ones
         with self.engine.connect() as conn:
             return build_leaderboard(
                 conn, version, include_partial=include_partial, verified_only=verified_only

@@ -136,6 +136,9 @@ def submit(
             f"identical content was already submitted as #{submission_id}: "
             "its result is returned, nothing is scored again"
         )
+        if store.get_submission(submission_id).status in ("failed", "cancelled"):
+            store.requeue(submission_id)  # resumes: images already scored are kept
+            report.warnings.append(f"#{submission_id} had stopped: queued again")
     return SubmitResult(
         submission_id, store.get_submission(submission_id).status, report, duplicate
     )

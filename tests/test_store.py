@@ -16,7 +16,7 @@ from leaderboard import InvalidTransition, Store, SubmissionNotFound
 from leaderboard import models as m
 from leaderboard.db import utcnow
 from leaderboard.seed import SEED_FILE
-from scorer.errors import CheckpointError
+from scorer.errors import CheckpointError, ConfigError
 from scorer.prompts import load_prompt_sets
 from submissions import SubmissionRejected, Worker, jobs, submit
 from tests.conftest import build_benchmark, zip_tree
@@ -55,6 +55,8 @@ def test_schema_is_migrated_once_and_published_rows_seeded(store_settings):
             assert all(st.std is None for r in rows for st in r.styles.values())
         published = json.loads(SEED_FILE.read_text())
         top = max(published["tables"]["v2.1"], key=lambda r: r["averaged"])
+        with pytest.raises(ConfigError, match="v2.0, v2.1"):
+            store.leaderboard("v3")
         first = store.leaderboard("v2.1")[0]
         assert first.model == top["model"] and first.averaged == top["averaged"]
         assert first.styles["photo"].mean == top["photo"]
@@ -139,6 +141,10 @@ def test_admin_hide_delete_and_retry(tmp_path, store, prompts, factory):
     assert Worker(store, store.settings, broken).run_once()
     info = store.get_submission(sid)
     assert info.status == "failed" and "no checkpoint for the test" in info.error
+    again = do_submit(store, folder, prompts)  # the same content again: retried, not doubled
+    assert again.duplicate and again.submission_id == sid and again.status == "queued"
+    store.cancel(sid)
+    assert store.get_submission(sid).status == "cancelled"
     with pytest.raises(InvalidTransition):
         store.cancel(sid)
     store.requeue(sid)
