@@ -131,6 +131,65 @@ def _rebuild_missing_buffers(model: torch.nn.Module) -> None:
         raise CheckpointError(f"checkpoint lacks parameters: {', '.join(leftovers[:5])}")
 
 
+def _cast_tensor(t: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+    """``t.to(dtype)``; where both dtypes have the same width (the published fp16 checkpoints
+    cast to bf16) and ``t`` owns its storage, the cast is written over ``t`` in place, element
+    by element (each element is read before it is overwritten). The storage is the
+    checkpoint's private (copy-on-write) memory map: the file is never written, and each page
+    becomes the cast copy instead of a second copy, so peak memory stays one copy of the
+    weights rather than two, with no temporary."""
+    if (
+        t.element_size() == dtype.itemsize
+        and t.is_contiguous()
+        and t.untyped_storage().nbytes() == t.nbytes
+    ):
+        return t.view(dtype).copy_(t)
+    return t.to(dtype)
+
+
+def _cast_weights(model: torch.nn.Module, dtype: torch.dtype) -> None:
+    """Cast floating parameters and buffers to ``dtype``, except LayerNorm weights (cast to
+    fp32 straight from the checkpoint's values, see :func:`_keep_layernorm_fp32`) and 0-dim
+    scalars (``logit_scale``: kept fp32, it is the temperature of ``compare``)."""
+    done: dict[int, torch.Tensor] = {}  # storage pointer -> cast tensor (shared storages)
+    for module in model.modules():
+        keep_fp32 = isinstance(module, torch.nn.LayerNorm)
+        for table in (module._parameters, module._buffers):
+            for name, t in list(table.items()):
+                if t is None or not t.is_floating_point():
+                    continue
+                target = torch.float32 if keep_fp32 or t.ndim == 0 else dtype
+                if t.dtype == target:
+                    continue
+                ptr = t.untyped_storage().data_ptr()
+                if ptr in done:  # storage shared with a tensor already cast in place
+                    if done[ptr].shape != t.shape:
+                        raise CheckpointError(
+                            f"checkpoint tensor {name!r} is a view of another tensor's storage"
+                        )
+                    new = done[ptr]
+                else:
+                    new = _cast_tensor(t.detach(), target)
+                    if new.data_ptr() == t.data_ptr():
+                        done[ptr] = new
+                is_param = isinstance(t, torch.nn.Parameter)
+                table[name] = torch.nn.Parameter(new, requires_grad=False) if is_param else new
+
+
+def _seq_first_text(model: torch.nn.Module) -> None:
+    """Run the text transformer sequence-first. Batch-first, ``nn.MultiheadAttention``
+    transposes its input and the in-projection of that strided tensor runs, on CPU in bf16,
+    as a batched matmul over a copy of the weight expanded 77 times (~2.5 s per prompt for
+    ViT-H-14 instead of ~0.5 s). Same arithmetic, same results."""
+    transformer = getattr(model, "transformer", None)
+    if transformer is None or not hasattr(transformer, "batch_first"):
+        return
+    transformer.batch_first = False
+    for module in transformer.modules():
+        if isinstance(module, torch.nn.MultiheadAttention):
+            module.batch_first = False
+
+
 def _keep_layernorm_fp32(model: torch.nn.Module) -> None:
     """After casting weights to bf16/fp16, run every LayerNorm in fp32 (fp32 weights, input
     upcast, output cast back), as open_clip's LayerNormFp32 does."""
@@ -339,8 +398,9 @@ def load_scorer(
     if dev.type == "cuda" or prec == "fp32":
         model = model.float()  # CUDA low precision runs as autocast over fp32 weights
     else:
-        model = model.to(_DTYPES[prec])
+        _cast_weights(model, _DTYPES[prec])
         _keep_layernorm_fp32(model)
+        _seq_first_text(model)
     model = model.to(dev).eval().requires_grad_(False)
 
     tokenizer = open_clip.get_tokenizer(name)
