@@ -21,6 +21,7 @@ from .errors import BenchmarkLayoutError, HPSError
 from .model import HPSScorer
 from .prompts import PromptSets
 from .protocol import IMAGE_EXTENSIONS, STYLES, StyleStats, averaged, style_stats
+from .textcache import warm_text_cache
 
 
 @dataclass(frozen=True)
@@ -167,12 +168,20 @@ def run_benchmark(
     batch_size: int | None = None,
     workers: int | None = None,
     progress: Callable[[int, int], None] | None = None,
+    text_cache: str | os.PathLike | None = None,
 ) -> BenchmarkResult:
-    """Score a benchmark folder with the official statistics."""
+    """Score a benchmark folder with the official statistics.
+
+    ``text_cache``: a folder (``<data_dir>/text_cache``) where the prompts' text embeddings
+    are kept per checkpoint and precision (:mod:`scorer.textcache`); with it, a later run
+    encodes only images.
+    """
     t0 = time.perf_counter()
     batch_size = batch_size or scorer.batch_size
     workers = default_workers() if workers is None else workers
     items, missing = collect(folder, prompts)
+    if text_cache is not None:
+        warm_text_cache(scorer, [item.prompt for item in items], text_cache)
     scores: dict[str, list[float | None]] = {s: [None] * len(prompts.styles[s]) for s in STYLES}
     unreadable: dict[str, str] = {}
 

@@ -144,6 +144,7 @@ def cmd_benchmark(args: argparse.Namespace) -> int:
         batch_size=settings.batch_size,
         workers=args.workers,
         progress=progress,
+        text_cache=settings.data_path / "text_cache",
     )
     print(file=sys.stderr)
     for style, indices in result.missing.items():
