@@ -158,7 +158,11 @@ def build_submit_tab(ctx: AppContext, demo: gr.Blocks) -> None:
             for pair in (STYLES[:2], STYLES[2:]):
                 with gr.Row():
                     folders += [
-                        gr.File(file_count="directory", label=texts.LABEL_FOLDER.format(style=s))
+                        gr.File(
+                            file_count="directory",
+                            label=texts.LABEL_FOLDER.format(style=s),
+                            elem_id=f"submit-folder-{s}",
+                        )
                         for s in pair
                     ]
         with gr.Column():
