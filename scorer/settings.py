@@ -270,6 +270,14 @@ class Settings:
             raise ConfigError(f"unknown settings: {', '.join(sorted(unknown))}")
         return dataclasses.replace(self, **given)
 
+    def for_version(self, version: str) -> Settings:
+        """Settings that load ``version``. ``HPS_CHECKPOINT`` is the checkpoint of
+        ``HPS_VERSION`` only; any other version comes from the hub, so a v2.1 file is never
+        used (and labelled) as v2.0."""
+        if version == self.version:
+            return self
+        return dataclasses.replace(self, version=version, checkpoint=None)
+
     @property
     def data_path(self) -> Path:
         return Path(self.data_dir).expanduser()

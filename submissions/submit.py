@@ -36,6 +36,7 @@ class SubmitResult:
 def expected_checkpoint_sha256(settings, version: str) -> str:
     """Digest of the checkpoint a worker with these settings will load, without downloading;
     ``pending:<version>`` when it is not on this machine (the worker records it)."""
+    settings = settings.for_version(version)
     if settings.checkpoint:
         try:
             return file_sha256(resolve_checkpoint(version, settings.checkpoint))

@@ -33,7 +33,7 @@ def default_scorer_factory(settings) -> ScorerFactory:
     def make(version: str):
         from scorer.model import load_scorer_from_settings
 
-        return load_scorer_from_settings(settings.replace(version=version))
+        return load_scorer_from_settings(settings.for_version(version))
 
     return make
 

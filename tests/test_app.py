@@ -15,7 +15,7 @@ from leaderboard.records import LeaderboardRow
 from leaderboard.ui import figures, tables, texts
 from leaderboard.ui.errors import user_errors
 from leaderboard.ui.score_tab import compare_images, score_images, score_views, scorer_status
-from leaderboard.ui.scorers import ScorerPool, settings_for_version
+from leaderboard.ui.scorers import ScorerPool
 from scorer.errors import CheckpointError, ConfigError, ImageError
 from scorer.model import load_scorer_from_settings
 from scorer.protocol import STYLES, StyleStats
@@ -97,12 +97,6 @@ def test_pool_loads_each_version_once_and_other_versions_ignore_the_checkpoint(a
     assert pool.get("v2.1") is first
     pool.get("v2.0")
     assert seen == [("v2.1", app_settings.checkpoint), ("v2.0", None)]
-
-
-def test_settings_for_version_never_labels_a_checkpoint_with_another_version():
-    s = Settings(version="v2.1", checkpoint="/x/HPS_v2.1_compressed.pt")
-    assert settings_for_version(s, "v2.1") is s
-    assert settings_for_version(s, "v2.0").checkpoint is None
 
 
 def test_pool_without_checkpoint_says_why_and_how(tmp_path):

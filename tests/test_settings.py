@@ -49,3 +49,14 @@ def test_readme_documents_every_setting():
     declared = {s.env for s in SETTINGS}
     assert declared - documented == set(), "settings missing from README"
     assert documented - declared == set(), "README documents settings that do not exist"
+
+
+def test_checkpoint_belongs_to_its_version_only(tiny_checkpoint, tmp_path):
+    from submissions.submit import expected_checkpoint_sha256
+
+    s = Settings(version="v2.1", checkpoint=str(tiny_checkpoint[0]))
+    assert s.for_version("v2.1") is s
+    assert s.for_version("v2.0").checkpoint is None
+    assert len(expected_checkpoint_sha256(s, "v2.1")) == 64
+    # no v2.0 file on this machine: the worker will record it, never the v2.1 digest
+    assert expected_checkpoint_sha256(s, "v2.0").startswith("pending:")

@@ -7,7 +7,6 @@ tries again (the user may have put the file in place meanwhile).
 
 from __future__ import annotations
 
-import dataclasses
 import threading
 from collections.abc import Callable
 
@@ -16,17 +15,6 @@ from scorer.model import HPSScorer, load_scorer_from_settings
 from scorer.settings import Settings
 
 ScorerLoader = Callable[[Settings], HPSScorer]
-
-
-def settings_for_version(settings: Settings, version: str) -> Settings:
-    """Settings that load ``version``.
-
-    ``HPS_CHECKPOINT`` is the checkpoint of ``HPS_VERSION`` only; any other version comes
-    from the hub, so a v2.1 file is never labelled v2.0.
-    """
-    if version == settings.version:
-        return settings
-    return dataclasses.replace(settings, version=version, checkpoint=None)
 
 
 class ScorerPool:
@@ -46,7 +34,7 @@ class ScorerPool:
             if scorer is not None:
                 return scorer
             try:
-                scorer = self._loader(settings_for_version(self.settings, version))
+                scorer = self._loader(self.settings.for_version(version))
             except HPSError as exc:
                 self._errors[version] = str(exc)
                 raise
