@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from sqlalchemy import Connection, select
 
-from scorer.protocol import PROMPTS_PER_STYLE, STYLES, StyleStats
+from scorer.protocol import OFFICIAL_PROMPT_SHA256, PROMPTS_PER_STYLE, STYLES, StyleStats
 
 from . import models as m
 from .records import LeaderboardRow, aware
@@ -46,6 +46,7 @@ def verified_rows(conn: Connection, version: str) -> list[dict]:
     if ids:
         for r in conn.execute(select(sr).where(sr.c.submission_id.in_(ids))).mappings():
             results[r["submission_id"]][r["style"]] = StyleStats(r["mean"], r["std"], r["n"])
+    prompt_digests = _prompt_digests(conn, ids)
     rows = []
     for sub in subs:
         styles = {st: results[sub["id"]].get(st) for st in STYLES}
@@ -65,9 +66,25 @@ def verified_rows(conn: Connection, version: str) -> list[dict]:
                 n_images=sum(st.n for st in styles.values() if st),
                 created_at=aware(sub["created_at"]),
                 status=sub["status"],
+                official_prompts=prompt_digests.get(sub["id"]) == OFFICIAL_PROMPT_SHA256,
             )
         )
     return rows
+
+
+def _prompt_digests(conn: Connection, ids: list[int]) -> dict[int, dict[str, str]]:
+    """submission id -> {style: sha256 of the prompt list it was scored on}."""
+    sps, ps = m.submission_prompt_sets, m.prompt_sets
+    out: dict[int, dict[str, str]] = {i: {} for i in ids}
+    if ids:
+        query = (
+            select(sps.c.submission_id, sps.c.style, ps.c.sha256)
+            .join(ps, ps.c.id == sps.c.prompt_set_id)
+            .where(sps.c.submission_id.in_(ids))
+        )
+        for sub_id, style, digest in conn.execute(query):
+            out[sub_id][style] = digest
+    return out
 
 
 def reported_rows(conn: Connection, version: str) -> list[dict]:

@@ -1,8 +1,9 @@
 """Leaderboard export as JSON or CSV, and reading an export back.
 
 JSON: a list of rows ``{"model", "version", "kind", "partial", "styles": {style: {"mean",
-"std", "n"}}, "averaged", "rank"}``. CSV: one line per row, columns ``<style>_mean``,
-``<style>_std``, ``<style>_n`` for each style; empty cells are None.
+"std", "n"}}, "averaged", "rank", "official_prompts"}``. CSV: one line per row, columns
+``<style>_mean``, ``<style>_std``, ``<style>_n`` for each style, plus images, link,
+organisation and date; empty cells are None. The web app's download is this CSV too.
 """
 
 from __future__ import annotations
@@ -24,7 +25,23 @@ CSV_COLUMNS: tuple[str, ...] = (
     "partial",
     *(f"{style}_{part}" for style in STYLES for part in ("mean", "std", "n")),
     "averaged",
+    "official_prompts",
+    "images",
+    "link",
+    "organisation",
+    "date",
 )
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _defuse(value: str | None) -> str:
+    """User text that a spreadsheet would run as a formula gets a leading quote."""
+    value = value or ""
+    return "'" + value if value.startswith(_FORMULA_START) else value
+
+
+def _restore(value: str) -> str:
+    return value[1:] if value.startswith("'") and value[1:].startswith(_FORMULA_START) else value
 
 
 def to_json(rows: Sequence[LeaderboardRow]) -> str:
@@ -32,13 +49,20 @@ def to_json(rows: Sequence[LeaderboardRow]) -> str:
 
 
 def to_csv(rows: Sequence[LeaderboardRow]) -> str:
+    """One line per row, numbers unformatted; user text defused against CSV injection."""
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS, lineterminator="\n")
     writer.writeheader()
     for row in rows:
         data = row.as_dict()
-        line = {k: data[k] for k in ("rank", "model", "version", "kind", "averaged")}
+        line = {k: data[k] for k in ("rank", "version", "kind", "averaged")}
+        line["model"] = _defuse(row.model)
         line["partial"] = "true" if row.partial else "false"
+        line["official_prompts"] = "true" if row.official_prompts else "false"
+        line["images"] = row.n_images
+        line["link"] = _defuse(row.link)
+        line["organisation"] = _defuse(row.organisation)
+        line["date"] = row.created_at.isoformat() if row.created_at else None
         for style in STYLES:
             st = data["styles"].get(style) or {}
             for part in ("mean", "std", "n"):
@@ -69,13 +93,14 @@ def from_csv(text: str) -> list[dict]:
             )
         rows.append(
             {
-                "model": line["model"],
+                "model": _restore(line["model"]),
                 "version": line["version"],
                 "kind": line["kind"],
                 "partial": line["partial"] == "true",
                 "styles": styles,
                 "averaged": num(line["averaged"]),
                 "rank": num(line["rank"], int),
+                "official_prompts": line["official_prompts"] == "true",
             }
         )
     return rows

@@ -43,6 +43,8 @@ class LeaderboardRow:
     n_images: int
     created_at: datetime | None
     status: str
+    # scored on the official benchmark prompt lists (reported rows: the published tables)
+    official_prompts: bool = True
 
     def as_dict(self) -> dict:
         return {
@@ -53,6 +55,7 @@ class LeaderboardRow:
             "styles": {s: (st.as_dict() if st else None) for s, st in self.styles.items()},
             "averaged": self.averaged,
             "rank": self.rank,
+            "official_prompts": self.official_prompts,
         }
 
 

@@ -15,6 +15,16 @@ PROMPTS_PER_STYLE = 800
 CHUNK = 80  # the official evaluation averages consecutive chunks of 80 prompts
 IMAGE_EXTENSIONS: tuple[str, ...] = (".jpg", ".jpeg", ".png", ".webp")
 
+# sha256 of each style's prompt list (``scorer.prompts.prompt_list_sha256``: compact JSON,
+# UTF-8) of the benchmark prompts of the hub dataset zhwang/HPDv2, ``benchmark/<style>.json``.
+# Results on any other prompt set are marked as such on the leaderboard.
+OFFICIAL_PROMPT_SHA256: dict[str, str] = {
+    "anime": "5faac2216d06fd34ea56171f46f6bed9c3cada165e10d059da8fa74d6b8ee1ae",
+    "concept-art": "ca14a622b6938eae1d84338e523ac5b8e021fe906c7dd00cc406fb887c70bd06",
+    "paintings": "224a6bb0efe5748f209fe4856cc594f1ded97324e2f4ccbe70601125da8bc413",
+    "photo": "884f6a96e72e615c4e94dc786e4b59e973984e1a2892917b83466b60da7c910f",
+}
+
 
 def image_stem(index: int) -> str:
     """File stem of the image for prompt ``index``: ``00000`` ..."""

@@ -190,8 +190,8 @@ def test_frame_has_chosen_columns_and_plain_text_cells():
 def test_csv_has_numbers_per_style_and_defuses_formulas():
     parsed = list(csv.DictReader(io.StringIO(tables.leaderboard_csv(ROWS))))
     assert len(parsed) == len(ROWS)
-    assert float(parsed[0]["photo mean"]) == pytest.approx(ROWS[0].styles["photo"].mean)
-    assert float(parsed[0]["anime std"]) == pytest.approx(0.2)
+    assert float(parsed[0]["photo_mean"]) == pytest.approx(ROWS[0].styles["photo"].mean)
+    assert float(parsed[0]["anime_std"]) == pytest.approx(0.2)
     assert parsed[3]["model"] == "'=HYPERLINK(1)"
     assert parsed[3]["rank"] == ""
 

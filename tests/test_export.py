@@ -12,7 +12,8 @@ from scorer.prompts import load_prompt_sets
 from submissions import Worker, submit
 from tests.conftest import build_benchmark
 
-KEYS = {"model", "version", "kind", "partial", "styles", "averaged", "rank"}
+# The issue's row keys, plus whether the row was scored on the official prompt lists.
+KEYS = {"model", "version", "kind", "partial", "styles", "averaged", "rank", "official_prompts"}
 
 
 @pytest.fixture
@@ -72,3 +73,24 @@ def test_csv_round_trip(tmp_path, scored_store):
                 assert a["styles"][style] is None
             else:
                 assert a["styles"][style] == pytest.approx(stats)
+
+
+def test_csv_defuses_formulas_and_restores_them():
+    from datetime import UTC, datetime
+
+    from leaderboard.export import to_csv
+    from leaderboard.records import LeaderboardRow
+    from scorer.protocol import STYLES, StyleStats
+
+    row = LeaderboardRow(
+        submission_id=1, model="=HYPERLINK(1)", link="+x", organisation="-org", version="v2.1",
+        kind="verified", partial=False, styles={s: StyleStats(-1.5, 0.1, 80) for s in STYLES},
+        averaged=-1.5, rank=1, n_images=320, created_at=datetime(2026, 1, 2, tzinfo=UTC),
+        status="done", official_prompts=False,
+    )  # fmt: skip
+    text = to_csv([row])
+    assert "'=HYPERLINK(1)" in text and "'+x" in text and "'-org" in text
+    assert ",-1.5," in text  # numbers are not touched
+    (back,) = from_csv(text)
+    assert back["model"] == "=HYPERLINK(1)" and back["official_prompts"] is False
+    assert back["styles"]["anime"] == {"mean": -1.5, "std": 0.1, "n": 80}

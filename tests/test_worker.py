@@ -118,6 +118,7 @@ def test_killed_worker_resumes_nothing_rescored_nothing_lost(tmp_path, store):
     row = next(r for r in store.leaderboard("v2.1") if r.submission_id == sid)
     assert row.kind == "verified" and row.rank is not None and not row.partial
     assert row.n_images == 4 * PER_STYLE
+    assert not row.official_prompts  # a small test prompt set is marked as custom
     scores = store.image_scores(sid)
     for style, stats in row.styles.items():
         assert stats.n == PER_STYLE
@@ -138,5 +139,6 @@ def test_full_benchmark_zip_through_a_killed_worker(tmp_path, store, real_prompt
     )
     row = next(r for r in store.leaderboard("v2.1") if r.submission_id == sid)
     assert row.rank is not None and row.n_images == 3200
+    assert row.official_prompts  # the real benchmark lists, recognised by their digests
     for stats in row.styles.values():
         assert stats.n == 800 and stats.std is not None and stats.std > 0

@@ -6,13 +6,12 @@ number (never Markdown or HTML), so user-provided model names are shown as typed
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Sequence
 from datetime import datetime
 
 import pandas as pd
 
+from leaderboard.export import to_csv
 from scorer.protocol import STYLES
 
 from . import texts
@@ -75,7 +74,9 @@ def display_cells(row) -> dict[str, object]:
         cells[style] = mean_std(row.styles.get(style))
     cells[AVERAGED] = f"{row.averaged:.2f}" if row.averaged is not None else ""
     cells["images"] = row.n_images
-    cells["kind"] = texts.BADGE.get(row.kind, row.kind)
+    cells["kind"] = texts.BADGE.get(row.kind, row.kind) + (
+        "" if row.official_prompts else texts.CUSTOM_PROMPTS_MARK
+    )
     cells["date"] = _date(row.created_at)
     return cells
 
@@ -89,51 +90,6 @@ def leaderboard_frame(
     return pd.DataFrame(data, columns=chosen), [COLUMN_TYPES.get(c, "str") for c in chosen]
 
 
-CSV_HEADER = (
-    "rank",
-    "model",
-    "version",
-    "kind",
-    "partial",
-    *(f"{s} {part}" for s in STYLES for part in ("mean", "std", "n")),
-    "averaged",
-    "images",
-    "link",
-    "organisation",
-    "date",
-)
-
-
-def _csv_safe(value: object) -> object:
-    """Defuse spreadsheet formulas in user text (CSV injection)."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
-
-
 def leaderboard_csv(rows: Sequence) -> str:
-    """Machine-readable CSV: numbers unformatted, one mean/std/n triple per style."""
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(CSV_HEADER)
-    for r in rows:
-        style_cells = []
-        for s in STYLES:
-            st = r.styles.get(s)
-            style_cells += [st.mean, st.std, st.n] if st else ["", "", ""]
-        writer.writerow(
-            [
-                r.rank if r.rank is not None else "",
-                _csv_safe(r.model),
-                r.version,
-                r.kind,
-                r.partial,
-                *["" if v is None else v for v in style_cells],
-                "" if r.averaged is None else r.averaged,
-                r.n_images,
-                _csv_safe(r.link or ""),
-                _csv_safe(r.organisation or ""),
-                r.created_at.isoformat() if r.created_at else "",
-            ]
-        )
-    return out.getvalue()
+    """The download: the same CSV as ``python -m leaderboard export --format csv``."""
+    return to_csv(rows)

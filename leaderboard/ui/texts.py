@@ -110,6 +110,7 @@ LABEL_DISTRIBUTION = "Per-image scores of verified models"
 LB_EMPTY = "No rows match."
 BADGE = {"verified": "✔ verified", "reported": "reported"}
 PARTIAL_MARK = " (partial)"
+CUSTOM_PROMPTS_MARK = " · custom prompts"  # scored on prompt lists other than the benchmark's
 FIG_BARS_TITLE = "HPS {version}: style means ± std"
 FIG_DIST_TITLE = "HPS {version}: per-image scores (verified)"
 FIG_NO_DATA = "No data to plot"
