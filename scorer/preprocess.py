@@ -17,6 +17,8 @@ from __future__ import annotations
 import io
 import os
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -68,7 +70,7 @@ def load_image(
     """
     label = _describe(source, name)
     if isinstance(source, Image.Image):
-        _check_pixels(source, label, max_pixels)
+        check_pixels(source, label, max_pixels)
         return to_rgb(source)
     try:
         if isinstance(source, bytes):
@@ -81,14 +83,22 @@ def load_image(
         raise ImageError(label, "is a folder, not an image file") from None
     except OSError as exc:
         raise ImageError(label, f"cannot be read ({exc.strerror or exc})") from None
-    if not data:
-        raise ImageError(label, "empty file")
+    with decoding(label, max_pixels):
+        img = open_checked(data, label, max_pixels)
+        img.load()
+    try:
+        return to_rgb(img)
+    except (OSError, ValueError) as exc:
+        raise ImageError(label, f"cannot be converted to RGB ({exc})") from None
+
+
+@contextmanager
+def decoding(label: str, max_pixels: int) -> Iterator[None]:
+    """Turn what PIL raises while opening or decoding into an ImageError naming ``label``."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            img = Image.open(io.BytesIO(data))
-            _check_pixels(img, label, max_pixels)
-            img.load()
+            yield
     except ImageError:
         raise
     except Image.DecompressionBombError:
@@ -97,13 +107,19 @@ def load_image(
         raise ImageError(label, "not an image PIL can read") from None
     except (OSError, SyntaxError, ValueError, EOFError) as exc:
         raise ImageError(label, f"corrupt or truncated image ({exc})") from None
-    try:
-        return to_rgb(img)
-    except (OSError, ValueError) as exc:
-        raise ImageError(label, f"cannot be converted to RGB ({exc})") from None
 
 
-def _check_pixels(img: Image.Image, label: str, max_pixels: int) -> None:
+def open_checked(data: bytes, label: str, max_pixels: int) -> Image.Image:
+    """``Image.open`` of non-empty bytes within the pixel limit, not yet decoded; call inside
+    :func:`decoding`."""
+    if not data:
+        raise ImageError(label, "empty file")
+    img = Image.open(io.BytesIO(data))
+    check_pixels(img, label, max_pixels)
+    return img
+
+
+def check_pixels(img: Image.Image, label: str, max_pixels: int) -> None:
     width, height = img.size
     if width * height > max_pixels:
         raise ImageError(

@@ -18,16 +18,16 @@ import hashlib
 import io
 import os
 import stat
-import warnings
 import zipfile
 from collections.abc import Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from PIL import Image, UnidentifiedImageError
+from PIL import Image
 
 from scorer.errors import ImageError
+from scorer.preprocess import decoding, open_checked
 from scorer.prompts import PromptSets
 from scorer.protocol import STYLES, image_stem
 
@@ -42,35 +42,15 @@ MAX_IMAGE_ERRORS = 50
 def check_image(data: bytes, name: str, max_pixels: int) -> str | None:
     """Raise ImageError naming ``name`` if the image cannot be scored; return a warning
     (format differs from the extension) or None."""
-    if not data:
-        raise ImageError(name, "empty file")
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            img = Image.open(io.BytesIO(data))
+    with decoding(name, max_pixels):
+        img = open_checked(data, name, max_pixels)
+        fmt = img.format
+        if fmt == "JPEG":
             width, height = img.size
-            if width * height > max_pixels:
-                raise ImageError(
-                    name,
-                    f"{width}x{height} = {width * height:,} pixels is over the limit of "
-                    f"{max_pixels:,} (HPS_MAX_IMAGE_PIXELS)",
-                )
-            if width < 1 or height < 1:
-                raise ImageError(name, f"image has no pixels ({width}x{height})")
-            fmt = img.format
-            if fmt == "JPEG":
-                img.draft("RGB", (max(1, width // 8), max(1, height // 8)))
-            img.load()
-            if fmt == "PNG":  # load() stops at the pixels; verify() reads on to IEND
-                Image.open(io.BytesIO(data)).verify()
-    except ImageError:
-        raise
-    except Image.DecompressionBombError:
-        raise ImageError(name, f"image is larger than {max_pixels:,} pixels") from None
-    except UnidentifiedImageError:
-        raise ImageError(name, "not an image (PIL cannot identify it)") from None
-    except (OSError, SyntaxError, ValueError, EOFError) as exc:
-        raise ImageError(name, f"corrupt or truncated image ({exc})") from None
+            img.draft("RGB", (max(1, width // 8), max(1, height // 8)))
+        img.load()
+        if fmt == "PNG":  # load() stops at the pixels; verify() reads on to IEND
+            Image.open(io.BytesIO(data)).verify()
     expected = _FORMATS.get(Path(name).suffix.lower())
     if expected and fmt != expected:
         return f"{name}: extension says {expected} but the file is {fmt}"
