@@ -137,9 +137,9 @@ def markdown(results: dict) -> str:
     for run in results["runs"]:
         vo, vf = run.get("vs_official") or {}, run.get("vs_fp32") or {}
         lines.append(
-            f"| {run['name']} | {fmt(vo.get('max_abs'), '.4f')} "
-            f"| {fmt(vo.get('mean_abs'), '.4f')} | {fmt(vf.get('max_abs'), '.4f')} "
-            f"| {fmt(vf.get('mean_abs'), '.4f')} | {fmt(vf.get('max_style_move'), '.4f')} |"
+            f"| {run['name']} | {fmt(vo.get('max_abs'), '.3g')} "
+            f"| {fmt(vo.get('mean_abs'), '.3g')} | {fmt(vf.get('max_abs'), '.3g')} "
+            f"| {fmt(vf.get('mean_abs'), '.3g')} | {fmt(vf.get('max_style_move'), '.3g')} |"
         )
     lines += ["", "| style | " + " | ".join(r["name"] for r in results["runs"]) + " |"]
     lines.append("|---|" + "---|" * len(results["runs"]))
