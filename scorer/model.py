@@ -10,9 +10,12 @@ forward pass checks that the loaded model gives finite outputs.
 
 from __future__ import annotations
 
+import ctypes
 import json
 import logging
 import math
+import mmap
+import os
 import threading
 import time
 from collections.abc import Sequence
@@ -116,6 +119,48 @@ def _read_state_dict(path: Path) -> dict[str, torch.Tensor]:
     return state
 
 
+def _file_map_ranges(path: Path) -> list[tuple[int, int]]:
+    """Address ranges where this process maps ``path`` (Linux ``/proc/self/maps``); [] where
+    that cannot be read."""
+    try:
+        target = os.path.realpath(path)
+        ranges = []
+        with open("/proc/self/maps", encoding="utf-8", errors="replace") as fh:
+            for line in fh:
+                parts = line.split(maxsplit=5)
+                if len(parts) == 6 and parts[5].rstrip("\n") == target:
+                    lo, hi = parts[0].split("-")
+                    ranges.append((int(lo, 16), int(hi, 16)))
+        return ranges
+    except (OSError, ValueError):
+        return []
+
+
+def _madvise():
+    try:
+        return ctypes.CDLL(None, use_errno=True).madvise
+    except (OSError, AttributeError):
+        return None
+
+
+_MADV_DONTNEED = 4
+
+
+def _release_file_pages(t: torch.Tensor, mapped: Sequence[tuple[int, int]]) -> None:
+    """Drop the resident pages of ``t`` that lie wholly inside the checkpoint's private file
+    map (``MADV_DONTNEED``), once ``t`` has been cast to a new tensor: they stop counting in
+    the process's memory, and if read again they come back from the file unchanged (never
+    written: in-place casts are not released). No-op outside such a map."""
+    start, end = t.data_ptr(), t.data_ptr() + t.nbytes
+    if not any(lo <= start and end <= hi for lo, hi in mapped):
+        return
+    madvise = _madvise()
+    page = mmap.PAGESIZE
+    first, last = -(-start // page) * page, end // page * page
+    if madvise is not None and last > first:
+        madvise(ctypes.c_void_p(first), ctypes.c_size_t(last - first), _MADV_DONTNEED)
+
+
 def _rebuild_missing_buffers(model: torch.nn.Module) -> None:
     """Rebuild non-persistent buffers left on the meta device (the causal text mask)."""
     for module in model.modules():
@@ -147,10 +192,14 @@ def _cast_tensor(t: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
     return t.to(dtype)
 
 
-def _cast_weights(model: torch.nn.Module, dtype: torch.dtype) -> None:
+def _cast_weights(
+    model: torch.nn.Module, dtype: torch.dtype, mapped: Sequence[tuple[int, int]] = ()
+) -> None:
     """Cast floating parameters and buffers to ``dtype``, except LayerNorm weights (cast to
     fp32 straight from the checkpoint's values, see :func:`_keep_layernorm_fp32`) and 0-dim
-    scalars (``logit_scale``: kept fp32, it is the temperature of ``compare``)."""
+    scalars (``logit_scale``: kept fp32, it is the temperature of ``compare``). Sources cast
+    to new memory have their pages in the checkpoint map (``mapped``) released, so a cast to
+    fp32 holds the fp32 copy, not also the fp16 file."""
     done: dict[int, torch.Tensor] = {}  # storage pointer -> cast tensor (shared storages)
     for module in model.modules():
         keep_fp32 = isinstance(module, torch.nn.LayerNorm)
@@ -172,6 +221,8 @@ def _cast_weights(model: torch.nn.Module, dtype: torch.dtype) -> None:
                     new = _cast_tensor(t.detach(), target)
                     if new.data_ptr() == t.data_ptr():
                         done[ptr] = new
+                    else:
+                        _release_file_pages(t, mapped)
                 is_param = isinstance(t, torch.nn.Parameter)
                 table[name] = torch.nn.Parameter(new, requires_grad=False) if is_param else new
 
@@ -378,6 +429,7 @@ def load_scorer(
     name = _arch_name(arch or spec.arch)
     path = resolve_checkpoint(version, checkpoint)
     state = _read_state_dict(path)
+    mapped = _file_map_ranges(path)
 
     logging.disable(logging.WARNING)  # open_clip warns "initialized randomly": not so here
     try:
@@ -396,9 +448,10 @@ def load_scorer(
     _rebuild_missing_buffers(model)
 
     if dev.type == "cuda" or prec == "fp32":
-        model = model.float()  # CUDA low precision runs as autocast over fp32 weights
+        # fp32 (CUDA low precision runs as autocast over fp32 weights)
+        _cast_weights(model, torch.float32, mapped)
     else:
-        _cast_weights(model, _DTYPES[prec])
+        _cast_weights(model, _DTYPES[prec], mapped)
         _keep_layernorm_fp32(model)
         _seq_first_text(model)
     model = model.to(dev).eval().requires_grad_(False)

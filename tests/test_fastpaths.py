@@ -3,6 +3,8 @@
 - bf16 weights cast in place over the checkpoint's memory map == a plain ``.to(bf16)`` of
   the checkpoint tensors (LayerNorm and the logit scale fp32 from the checkpoint's values),
   and the checkpoint file is left untouched;
+- fp32 weights cast with the checkpoint's pages released == a plain ``.float()``; released
+  pages read back the file's values;
 - the text tower run sequence-first == batch-first;
 - persisted text embeddings (``scorer.textcache``) == encoding the prompts;
 - decoding in worker threads == decoding inline.
@@ -74,6 +76,32 @@ def test_bf16_cast_equals_plain_cast_and_file_untouched(tmp_path, tiny_checkpoin
     assert all(torch.equal(again[k], reference[k]) for k in reference)
     # the logit scale kept its fp32 value: compare() uses the checkpoint's temperature
     assert scorer.logit_scale == pytest.approx(math.exp(float(reference["logit_scale"])))
+
+
+def test_fp32_cast_equals_plain_float_and_released_pages_read_back(tiny_checkpoint):
+    from scorer.model import _file_map_ranges, _release_file_pages
+
+    ckpt, arch = tiny_checkpoint
+    before = _sha(ckpt)
+    scorer = load_scorer(checkpoint=str(ckpt), arch=str(arch), device="cpu", precision="fp32")
+    reference = torch.load(ckpt, map_location="cpu", weights_only=True)["state_dict"]
+    loaded = scorer.model.state_dict()
+    for name, plain in reference.items():
+        assert loaded[name].dtype == torch.float32, name
+        assert torch.equal(loaded[name], plain.float()), name
+    assert _sha(ckpt) == before
+    # a mapped tensor whose pages were released reads back the file's values
+    mapped_state = torch.load(ckpt, map_location="cpu", mmap=True, weights_only=True)
+    ranges = _file_map_ranges(ckpt)
+    assert ranges, "the checkpoint should be memory-mapped"
+    big = max(mapped_state["state_dict"].values(), key=lambda t: t.nbytes)
+    _release_file_pages(big, ranges)
+    name = next(k for k, v in mapped_state["state_dict"].items() if v is big)
+    assert torch.equal(big, reference[name])
+    # memory that is not the checkpoint's map is never released
+    anon = reference[name].clone()
+    _release_file_pages(anon, ranges)
+    assert torch.equal(anon, reference[name])
 
 
 def test_text_seq_first_equals_batch_first(bf16_scorer):
