@@ -341,6 +341,10 @@ class HPSScorer:
         for prompt, row in zip(prompts, embeddings):
             self._text_cache[prompt] = row.float()
 
+    def cached_text_embeddings(self, prompts: Sequence[str]) -> dict[str, torch.Tensor]:
+        """The embeddings of those ``prompts`` already encoded (or set) in this scorer."""
+        return {p: self._text_cache[p] for p in dict.fromkeys(prompts) if p in self._text_cache}
+
     # --- scoring --------------------------------------------------------------------
     def score_pixels(self, pixels: torch.Tensor, prompts: Sequence[str]) -> list[float]:
         """Scores of preprocessed images, each against its own prompt."""

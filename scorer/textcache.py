@@ -77,22 +77,40 @@ def _write(path: Path, key: dict, table: dict[str, torch.Tensor]) -> None:
             os.unlink(tmp)
 
 
-def warm_text_cache(scorer, prompts: Sequence[str], folder: str | os.PathLike) -> int:
-    """Fill ``scorer``'s in-memory text cache with the embeddings of ``prompts``: from the
-    file in ``folder`` where it has them, else encoded now and added to the file. Returns
-    how many prompts were encoded."""
-    key = cache_key(scorer)
-    path = cache_path(folder, scorer)
-    table = _read(path, key)
+def load_text_cache(scorer, prompts: Sequence[str], folder: str | os.PathLike) -> int:
+    """Fill ``scorer``'s in-memory text cache with those ``prompts`` the file in ``folder``
+    holds; returns how many it held."""
+    table = _read(cache_path(folder, scorer), cache_key(scorer))
     known = [p for p in dict.fromkeys(prompts) if p in table]
     if known:
         scorer.set_text_embeddings(known, torch.stack([table[p] for p in known]))
-    missing = [p for p in dict.fromkeys(prompts) if p not in table]
-    if missing:
-        rows = scorer.encode_texts(missing)
-        table.update(zip(missing, rows))
+    return len(known)
+
+
+def save_text_cache(scorer, prompts: Sequence[str], folder: str | os.PathLike) -> int:
+    """Add to the file in ``folder`` those ``prompts`` the scorer has encoded and the file
+    lacks; returns how many were added. Never raises for an unwritable folder."""
+    key = cache_key(scorer)
+    path = cache_path(folder, scorer)
+    table = _read(path, key)
+    new = {p: row for p, row in scorer.cached_text_embeddings(prompts).items() if p not in table}
+    if new:
+        table.update(new)
         try:
             _write(path, key, table)
         except OSError as exc:
             log.warning("text cache %s not written (%s)", path, exc)
+            return 0
+    return len(new)
+
+
+def warm_text_cache(scorer, prompts: Sequence[str], folder: str | os.PathLike) -> int:
+    """Fill ``scorer``'s in-memory text cache with the embeddings of ``prompts``: from the
+    file in ``folder`` where it has them, else encoded now and added to the file. Returns
+    how many prompts were encoded."""
+    load_text_cache(scorer, prompts, folder)
+    missing = [p for p in dict.fromkeys(prompts) if not scorer.cached_text_embeddings([p])]
+    if missing:
+        scorer.encode_texts(missing)
+        save_text_cache(scorer, missing, folder)
     return len(missing)

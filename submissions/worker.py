@@ -20,6 +20,7 @@ import torch
 from leaderboard.stats import official_stats
 from scorer.errors import HPSError
 from scorer.protocol import STYLES
+from scorer.textcache import load_text_cache, save_text_cache
 
 from . import jobs
 from .submit import stored_images
@@ -134,10 +135,18 @@ class Worker:
         todo = sorted(
             (key for key in images if key not in done), key=lambda k: (STYLES.index(k[0]), k[1])
         )
+        # Text embeddings persisted per checkpoint and precision: a job encodes only prompts
+        # no earlier job (or run of this one) has; saved as it goes, so a kill loses little.
+        needed = [prompts[style][i] for style, i in todo]
+        text_cache = store.data_path / "text_cache"
+        load_text_cache(scorer, needed, text_cache)
         batch = max(1, self.settings.batch_size)
         pause = self.settings.worker_pause_ms / 1000.0
-        for start in range(0, len(todo), batch):
+        for n, start in enumerate(range(0, len(todo), batch)):
+            if n % 32 == 31:
+                save_text_cache(scorer, needed[:start], text_cache)
             if stop is not None and stop.is_set():
+                save_text_cache(scorer, needed[:start], text_cache)
                 jobs.release(store, claim)
                 return
             keys = todo[start : start + batch]
@@ -151,5 +160,6 @@ class Worker:
                 return
             if pause:
                 time.sleep(pause)
+        save_text_cache(scorer, needed, text_cache)
         result = official_stats(store.image_scores(claim.submission_id))
         jobs.finish(store, claim, result)

@@ -26,6 +26,13 @@ def run(args, env_extra=None, check_rc=0):
     return proc
 
 
+@pytest.fixture(autouse=True)
+def data_dir(tmp_path, monkeypatch):
+    """The CLI writes its caches (persisted text embeddings) under HPS_DATA_DIR."""
+    monkeypatch.setenv("HPS_DATA_DIR", str(tmp_path / "data"))
+    return tmp_path / "data"
+
+
 @pytest.fixture(scope="module")
 def model_flags(tiny_checkpoint):
     ckpt, arch = tiny_checkpoint

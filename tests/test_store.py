@@ -10,6 +10,7 @@ import time
 from datetime import timedelta
 
 import pytest
+import torch
 from sqlalchemy import select
 
 from leaderboard import InvalidTransition, Store, SubmissionNotFound
@@ -93,6 +94,20 @@ def test_submit_score_and_leaderboard_row(tmp_path, store, prompts, factory, tin
         assert store.image_scores(result.submission_id)[style] == pytest.approx(direct, abs=1e-4)
     assert row.averaged == pytest.approx(sum(means.values()) / 4, abs=1e-4)
     assert store.progress(result.submission_id).eta_s == 0.0
+
+    # The job persisted its prompts' text embeddings: a fresh scorer of the same checkpoint
+    # finds every distinct prompt there, and they equal a fresh encoding.
+    from scorer import load_scorer
+    from scorer.textcache import load_text_cache
+
+    fresh = load_scorer(
+        checkpoint=str(tiny_scorer.checkpoint_path), arch=tiny_scorer.arch, device="cpu"
+    )
+    wanted = [p for style in STYLES for p in prompts.styles[style]]
+    assert load_text_cache(fresh, wanted, store.data_path / "text_cache") == len(set(wanted))
+    cached = fresh.cached_text_embeddings(wanted)
+    reference = tiny_scorer.encode_texts(list(cached))
+    torch.testing.assert_close(torch.stack(list(cached.values())), reference, atol=1e-5, rtol=0)
 
 
 def test_identical_content_is_not_scored_twice(tmp_path, store, prompts, factory):
