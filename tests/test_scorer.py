@@ -170,6 +170,19 @@ def test_non_finite_weights_rejected(tmp_path, tiny_checkpoint):
     assert "non-finite" in str(info.value)
 
 
+@pytest.mark.parametrize("key", ["visual.proj", "visual.transformer.resblocks.1.mlp.c_fc.weight"])
+@pytest.mark.parametrize("value", [float("nan"), float("inf")])
+def test_one_bad_vision_weight_rejected_by_name(tmp_path, tiny_checkpoint, key, value):
+    state = torch.load(tiny_checkpoint[0], weights_only=True)["state_dict"]
+    state[key] = state[key].clone()
+    state[key].view(-1)[7] = value
+    path = tmp_path / "bad-vision.pt"
+    torch.save({"state_dict": state}, path)
+    with pytest.raises(CheckpointError) as info:
+        load_scorer(checkpoint=str(path), arch=str(tiny_checkpoint[1]), device="cpu")
+    assert "non-finite" in str(info.value) and key in str(info.value)
+
+
 def test_unknown_arch_and_version(tiny_checkpoint):
     with pytest.raises(ConfigError) as info:
         load_scorer(checkpoint=str(tiny_checkpoint[0]), arch="ViT-Q-99")
