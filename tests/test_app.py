@@ -183,6 +183,8 @@ def test_frame_has_chosen_columns_and_plain_text_cells():
     first = frame.iloc[0]
     assert first["anime"] == "30.00 ± 0.20"
     assert first["kind"] == texts.BADGE["verified"]
+    custom = dataclasses.replace(ROWS[0], official_prompts=False)
+    assert tables.display_cells(custom)["kind"] == texts.BADGE["verified"] + " · custom prompts"
     assert frame.iloc[3]["model"] == "=HYPERLINK(1)" + texts.PARTIAL_MARK
     assert tables.mean_std(StyleStats(28.1234, None, 800)) == "28.12"
 
