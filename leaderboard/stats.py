@@ -8,7 +8,8 @@
   coarse, unstable interval, and with every chunk full the mean of chunk means equals the
   mean of the images, so resampling images estimates the uncertainty of the same number.
 * :func:`head_to_head`: two models on the same prompts: per style and overall, win rate
-  (ties count half), mean difference a - b, and a paired bootstrap 95% CI of that difference
+  (ties count half) with its bootstrap 95% CI, mean difference a - b, and a paired bootstrap
+  95% CI of that difference (both from the same resamples)
   (prompt indices resampled with replacement, the same indices for both models; overall
   resamples within each style and averages the four style differences).
 
@@ -86,6 +87,7 @@ class Duel:
     win_rate: float | None  # share of those prompts where a scores higher (ties count half)
     mean_diff: float | None  # mean of (a - b)
     ci: Interval | None  # paired bootstrap interval of mean_diff
+    win_ci: Interval | None = None  # bootstrap interval of win_rate (same resamples)
 
 
 @dataclass(frozen=True)
@@ -102,8 +104,9 @@ def _pairs(a: Sequence[float | None], b: Sequence[float | None]) -> tuple[np.nda
     return arr[:, 0], arr[:, 1]
 
 
-def _win_rate(a: np.ndarray, b: np.ndarray) -> float:
-    return float(((a > b).sum() + 0.5 * (a == b).sum()) / a.size)
+def _wins(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """1 where a scores higher, 0.5 on a tie, 0 where b does."""
+    return (a > b) + 0.5 * (a == b)
 
 
 def head_to_head(
@@ -119,24 +122,39 @@ def head_to_head(
     styles: dict[str, Duel] = {}
     diffs_by_style: dict[str, np.ndarray] = {}
     boot_by_style: dict[str, np.ndarray] = {}
-    wins, count = 0.0, 0
+    wins_by_style: dict[str, np.ndarray] = {}
+    win_boot_by_style: dict[str, np.ndarray] = {}
     for style in STYLES:
         a, b = _pairs(scores_a.get(style, []), scores_b.get(style, []))
         if a.size == 0:
             styles[style] = Duel(0, None, None, None)
             continue
-        d = a - b
+        d, w = a - b, _wins(a, b)
         idx = rng.integers(0, d.size, size=(n_resamples, d.size))
-        boot = d[idx].mean(axis=1)
+        boot, win_boot = d[idx].mean(axis=1), w[idx].mean(axis=1)
         diffs_by_style[style], boot_by_style[style] = d, boot
+        wins_by_style[style], win_boot_by_style[style] = w, win_boot
         styles[style] = Duel(
-            int(d.size), _win_rate(a, b), float(d.mean()), _percentiles(boot, level)
+            int(d.size),
+            float(w.mean()),
+            float(d.mean()),
+            _percentiles(boot, level),
+            _percentiles(win_boot, level),
         )
-        wins += _win_rate(a, b) * d.size
-        count += int(d.size)
     if not diffs_by_style:
         return HeadToHead(styles, Duel(0, None, None, None))
     overall_diff = math.fsum(float(d.mean()) for d in diffs_by_style.values()) / len(diffs_by_style)
     overall_boot = np.mean(np.stack(list(boot_by_style.values())), axis=0)
-    overall = Duel(count, wins / count, overall_diff, _percentiles(overall_boot, level))
+    # Overall win rate: over all shared prompts; its interval resamples within each style.
+    sizes = {style: w.size for style, w in wins_by_style.items()}
+    count = sum(sizes.values())
+    overall_wins = math.fsum(float(w.sum()) for w in wins_by_style.values()) / count
+    overall_win_boot = sum(win_boot_by_style[s] * sizes[s] for s in sizes) / count
+    overall = Duel(
+        count,
+        overall_wins,
+        overall_diff,
+        _percentiles(overall_boot, level),
+        _percentiles(overall_win_boot, level),
+    )
     return HeadToHead(styles, overall)

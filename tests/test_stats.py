@@ -69,6 +69,12 @@ def test_head_to_head_by_hand():
     assert h.overall.n == 8
     assert h.overall.win_rate == pytest.approx(4.5 / 8)
     assert h.overall.mean_diff == pytest.approx(0.0)
+    # win-rate intervals: b always wins photo -> degenerate at 0; anime's lies in [0, 1]
+    # around 0.75; the overall one brackets 4.5 / 8
+    assert (h.styles["photo"].win_ci.low, h.styles["photo"].win_ci.high) == (0.0, 0.0)
+    assert 0.0 <= h.styles["anime"].win_ci.low <= 0.75 <= h.styles["anime"].win_ci.high <= 1.0
+    assert h.overall.win_ci.low <= 4.5 / 8 <= h.overall.win_ci.high
+    assert h.styles["concept-art"].win_ci is None
 
 
 def test_head_to_head_pairs_only_shared_prompts():

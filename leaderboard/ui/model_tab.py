@@ -82,39 +82,29 @@ def _prompt(prompts: Mapping[str, Sequence[str]], style: str, index: int) -> str
     return values[index] if 0 <= index < len(values) else ""
 
 
-def win_indicators(a: Sequence[float | None], b: Sequence[float | None]) -> list[float]:
-    """1 where A scores higher, 0.5 on a tie, 0 where B does (prompts both have)."""
-    return [
-        1.0 if x > y else 0.5 if x == y else 0.0
-        for x, y in zip(a, b)
-        if x is not None and y is not None
-    ]
-
-
 def h2h_table(scores_a, scores_b) -> tuple[pd.DataFrame, str]:
     """Per style and overall: win rate of A with its bootstrap CI, mean difference with the
     paired bootstrap CI, prompts compared; and a one-line summary."""
     result = head_to_head(scores_a, scores_b)
-    data, pooled = [], []
+    data = []
     for style in [*STYLES, "overall"]:
         duel = result.overall if style == "overall" else result.styles[style]
-        wins = pooled if style == "overall" else win_indicators(scores_a[style], scores_b[style])
-        pooled += [] if style == "overall" else wins
-        ci = bootstrap_ci(wins)
         data.append(
             [
                 style,
                 "" if duel.win_rate is None else f"{duel.win_rate:.1%}",
-                f"{ci.low:.1%} to {ci.high:.1%}" if ci else "",
+                f"{duel.win_ci.low:.1%} to {duel.win_ci.high:.1%}" if duel.win_ci else "",
                 _fmt(duel.mean_diff, 3),
                 f"{duel.ci.low:.3f} to {duel.ci.high:.3f}" if duel.ci else "",
                 duel.n,
             ]
         )
-    overall_ci = bootstrap_ci(pooled)
+    overall = result.overall
     summary = (
-        texts.H2H_SUMMARY.format(win=result.overall.win_rate, lo=overall_ci.low, hi=overall_ci.high)
-        if overall_ci and result.overall.win_rate is not None
+        texts.H2H_SUMMARY.format(
+            win=overall.win_rate, lo=overall.win_ci.low, hi=overall.win_ci.high
+        )
+        if overall.win_ci and overall.win_rate is not None
         else texts.LB_EMPTY
     )
     return pd.DataFrame(data, columns=texts.H2H_COLUMNS), summary
