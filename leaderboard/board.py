@@ -5,7 +5,13 @@ from __future__ import annotations
 
 from sqlalchemy import Connection, select
 
-from scorer.protocol import OFFICIAL_PROMPT_SHA256, PROMPTS_PER_STYLE, STYLES, StyleStats
+from scorer.protocol import (
+    OFFICIAL_PROMPT_SHA256,
+    PROMPTS_PER_STYLE,
+    STYLES,
+    StyleStats,
+    averaged,
+)
 
 from . import models as m
 from .records import LeaderboardRow, aware
@@ -50,8 +56,7 @@ def verified_rows(conn: Connection, version: str) -> list[dict]:
     rows = []
     for sub in subs:
         styles = {st: results[sub["id"]].get(st) for st in STYLES}
-        means = [styles[st].mean if styles[st] else None for st in STYLES]
-        avg = None if any(v is None for v in means) else sum(means) / len(means)
+        avg = averaged({st: styles[st].mean if styles[st] else None for st in STYLES})
         rows.append(
             dict(
                 submission_id=sub["id"],
