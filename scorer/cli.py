@@ -67,8 +67,8 @@ def _settings(args: argparse.Namespace, environ=None) -> Settings:
     )
 
 
-def _load(settings: Settings):
-    scorer = load_scorer_from_settings(settings)
+def _load(settings: Settings, *, lazy_text: bool = False):
+    scorer = load_scorer_from_settings(settings, lazy_text=lazy_text)
     print(
         f"HPS {scorer.version} ({scorer.arch}, {scorer.precision} on {scorer.device}) "
         f"ready in {scorer.load_seconds:.2f}s",
@@ -127,7 +127,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
 def cmd_benchmark(args: argparse.Namespace) -> int:
     settings = _settings(args)
     prompts = load_prompt_sets(args.prompts or settings.prompts)
-    scorer = _load(settings)
+    # the text tower loads only if a prompt is missing from the persisted text cache
+    scorer = _load(settings, lazy_text=True)
     started = time.perf_counter()
 
     def progress(done: int, total: int) -> None:

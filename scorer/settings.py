@@ -104,8 +104,11 @@ SETTINGS: tuple[Setting, ...] = (
         "precision",
         "auto",
         _parse_choice(*PRECISIONS),
-        "auto | fp32 | bf16 | fp16. auto: fp16 autocast on CUDA (as the official evaluation), "
-        "fp32 on CPU.",
+        "auto | fp32 | bf16 | fp16. auto: fp16 autocast on CUDA (as the official evaluation); "
+        "on CPU bf16 where the CPU has native bf16 matmuls (AVX512-BF16 or AMX), else fp32. "
+        "CPU bf16 runs only the image tower's matmuls in bf16 (scores within 0.05, style means "
+        "within 0.01 of fp32: BENCHMARKS.md); fp32 reproduces the official package to 1e-5. "
+        "fp16 is CUDA only.",
     ),
     Setting("device", "auto", str.strip, "auto | cpu | cuda | cuda:N."),
     Setting("batch_size", 8, _parse_positive_int, "Images per forward pass."),

@@ -1,7 +1,9 @@
 """Persisted text embeddings: the benchmark prompts encoded once per checkpoint and precision.
 
 Scoring a benchmark submission needs the embeddings of up to 3,200 prompts. They depend only
-on the checkpoint (its sha256), the architecture, the precision and the device type, so they
+on the checkpoint (its sha256), the architecture, the precision the text tower runs in
+(``scorer.text_precision``: fp32 on CPU at both fp32 and bf16, which share one file) and the
+device type, so they
 are computed once and kept under ``<data_dir>/text_cache/`` (one file per
 checkpoint, precision and device type); later submissions encode only
 their images. The cached rows are the very tensors the in-memory cache holds (L2-normalised
@@ -33,13 +35,13 @@ def cache_key(scorer) -> dict:
         "format": FORMAT,
         "checkpoint_sha256": scorer.checkpoint_sha256,
         "arch": str(scorer.arch),
-        "precision": scorer.precision,
+        "precision": scorer.text_precision,
         "device_type": scorer.device.type,
     }
 
 
 def cache_path(folder: str | os.PathLike, scorer) -> Path:
-    """The file for ``scorer``'s checkpoint, precision and device type in ``folder``
+    """The file for ``scorer``'s checkpoint, text precision and device type in ``folder``
     (by convention ``<data_dir>/text_cache``)."""
     key = cache_key(scorer)
     name = f"{key['checkpoint_sha256'][:32]}-{key['precision']}-{key['device_type']}.pt"

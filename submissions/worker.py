@@ -34,7 +34,8 @@ def default_scorer_factory(settings) -> ScorerFactory:
     def make(version: str):
         from scorer.model import load_scorer_from_settings
 
-        return load_scorer_from_settings(settings.for_version(version))
+        # the text tower loads only if a prompt is missing from the persisted text cache
+        return load_scorer_from_settings(settings.for_version(version), lazy_text=True)
 
     return make
 

@@ -1,11 +1,11 @@
 """Fast paths give the plain path's results (equivalence, not timing).
 
-- bf16 weights cast in place over the checkpoint's memory map == a plain ``.to(bf16)`` of
-  the checkpoint tensors (LayerNorm and the logit scale fp32 from the checkpoint's values),
-  and the checkpoint file is left untouched;
+- the bf16 image tower (:mod:`scorer.bf16`): split weights exact, blocks close to fp32,
+  everything but the blocks' matmul weights fp32, text embeddings equal to fp32's, the
+  checkpoint file untouched; fp16 refused on CPU;
+- the lazy text tower == the eager one, loaded only when a prompt must be encoded;
 - fp32 weights cast with the checkpoint's pages released == a plain ``.float()``; released
   pages read back the file's values;
-- the text tower run sequence-first == batch-first;
 - persisted text embeddings (``scorer.textcache``) == encoding the prompts;
 - decoding in worker threads == decoding inline.
 """
@@ -13,26 +13,24 @@
 from __future__ import annotations
 
 import hashlib
-import math
+from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
 from scorer import load_scorer
 from scorer.benchmark import run_benchmark
+from scorer.bf16 import Bf16Block, split_bf16
+from scorer.errors import CheckpointError, ConfigError
 from scorer.prompts import load_prompt_sets
 from scorer.textcache import cache_path, warm_text_cache
 from tests.conftest import make_benchmark, write_small_prompts
+from tests.test_scorer import images
 
 
 def _sha(path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-@pytest.fixture(scope="module")
-def bf16_scorer(tiny_checkpoint):
-    ckpt, arch = tiny_checkpoint
-    return load_scorer(checkpoint=str(ckpt), arch=str(arch), device="cpu", precision="bf16")
 
 
 @pytest.fixture
@@ -42,40 +40,109 @@ def bench(tmp_path):
     return folder, prompts
 
 
-def test_bf16_cast_equals_plain_cast_and_file_untouched(tmp_path, tiny_checkpoint):
+def test_split_bf16_is_exact_for_fp16_weights():
+    gen = torch.Generator().manual_seed(3)
+    w = (torch.randn(64, 48, generator=gen) * torch.logspace(-4, 1, 48)).half()
+    split = split_bf16(w)
+    hi, lo = split[:64], split[64:]
+    assert hi.dtype == lo.dtype == torch.bfloat16
+    assert torch.equal(hi.float() + lo.float(), w.float())
+    assert not torch.equal(hi.float(), w.float())  # bf16 alone cannot hold these weights
+
+
+def test_bf16_load_converts_image_blocks_and_leaves_the_file(tmp_path, tiny_checkpoint):
     tiny, arch = tiny_checkpoint
-    # LayerNorm weights that bf16 cannot hold exactly, so a detour through bf16 would show
-    state = torch.load(tiny, map_location="cpu", weights_only=True)["state_dict"]
-    gen = torch.Generator().manual_seed(0)
-    for name, t in state.items():
-        if "ln" in name:
-            state[name] = (1 + 0.1 * torch.randn(t.shape, generator=gen)).half()
-    ckpt = tmp_path / "ln.pt"
-    torch.save({"state_dict": state}, ckpt)
-    before = _sha(ckpt)
-    scorer = load_scorer(checkpoint=str(ckpt), arch=str(arch), device="cpu", precision="bf16")
-    reference = torch.load(ckpt, map_location="cpu", weights_only=True)["state_dict"]
-    assert all(t.dtype == torch.float16 for t in reference.values() if t.is_floating_point())
-    layer_norms = {
-        name
-        for name, module in scorer.model.named_modules()
-        if isinstance(module, torch.nn.LayerNorm)
-    }
-    loaded = scorer.model.state_dict()
-    for name, plain in reference.items():
-        owner = name.rsplit(".", 1)[0]
-        fp32 = owner in layer_norms or plain.ndim == 0
-        expected = plain.to(torch.float32 if fp32 else torch.bfloat16)
-        assert loaded[name].dtype == expected.dtype, name
-        assert torch.equal(loaded[name], expected), name
-    ln_weight = reference["ln_final.weight"]
-    assert not torch.equal(ln_weight.to(torch.bfloat16).float(), ln_weight.float())
-    # the in-place cast wrote into private copy-on-write pages, never into the file
-    assert _sha(ckpt) == before
-    again = torch.load(ckpt, map_location="cpu", mmap=True, weights_only=True)["state_dict"]
-    assert all(torch.equal(again[k], reference[k]) for k in reference)
-    # the logit scale kept its fp32 value: compare() uses the checkpoint's temperature
-    assert scorer.logit_scale == pytest.approx(math.exp(float(reference["logit_scale"])))
+    before = _sha(tiny)
+    fp32 = load_scorer(checkpoint=str(tiny), arch=str(arch), device="cpu", precision="fp32")
+    bf16 = load_scorer(checkpoint=str(tiny), arch=str(arch), device="cpu", precision="bf16")
+    blocks = list(bf16.model.visual.transformer.resblocks)
+    assert blocks and all(isinstance(b, Bf16Block) for b in blocks)
+    # only the blocks' matmul operands are bf16: stream, LayerNorms, stem, head, text are fp32
+    bf16_entries = {"w_qk", "b_qk", "w_v", "w_o", "w_fc", "b_fc", "w_proj", "b_proj"}
+    for name, t in bf16.model.state_dict().items():
+        low = name.startswith("visual.transformer.") and name.rsplit(".", 1)[1] in bf16_entries
+        if t.is_floating_point():
+            assert t.dtype == (torch.bfloat16 if low else torch.float32), name
+    assert _sha(tiny) == before  # the checkpoint's private map was never written back
+    # the text tower runs in fp32 at bf16: text embeddings equal fp32's exactly
+    prompts = ["a red house", "an astronaut riding a horse"]
+    assert torch.equal(bf16.encode_texts(prompts), fp32.encode_texts(prompts))
+    assert bf16.logit_scale == fp32.logit_scale
+
+
+def test_bf16_block_close_to_fp32_block(tiny_checkpoint):
+    ckpt, arch = tiny_checkpoint
+    fp32 = load_scorer(checkpoint=str(ckpt), arch=str(arch), device="cpu", precision="fp32")
+    gen = torch.Generator().manual_seed(1)
+    for block in fp32.model.visual.transformer.resblocks:
+        x = torch.randn(3, 50, block.ln_1.normalized_shape[0], generator=gen)
+        with torch.inference_mode():
+            expected = block(x)
+            got = Bf16Block(block)(x)
+        assert got.dtype == torch.float32
+        # bf16 inputs carry 8 significant bits: each matmul is off by ~2^-8 relative
+        rel = (got - expected).norm() / expected.norm()
+        assert rel < 1e-2, rel
+
+
+def test_bf16_scores_close_to_fp32(tiny_checkpoint, tiny_scorer):
+    ckpt, arch = tiny_checkpoint
+    bf16 = load_scorer(checkpoint=str(ckpt), arch=str(arch), device="cpu", precision="bf16")
+    imgs = images(6, seed=6)
+    low = np.array(bf16.score(imgs, "a mountain lake"))
+    full = np.array(tiny_scorer.score(imgs, "a mountain lake"))
+    spread = full.max() - full.min()
+    assert spread > 0
+    np.testing.assert_allclose(low, full, atol=0.02 * spread)
+
+
+def test_fp16_on_cpu_is_refused(tiny_checkpoint):
+    ckpt, arch = tiny_checkpoint
+    with pytest.raises(ConfigError) as info:
+        load_scorer(checkpoint=str(ckpt), arch=str(arch), device="cpu", precision="fp16")
+    assert "fp16" in str(info.value) and "bf16" in str(info.value)
+
+
+@pytest.mark.parametrize("precision", ["fp32", "bf16"])
+def test_lazy_text_tower_loads_on_first_prompt(tiny_checkpoint, precision):
+    ckpt, arch = tiny_checkpoint
+    kw = dict(checkpoint=str(ckpt), arch=str(arch), device="cpu", precision=precision)
+    eager = load_scorer(**kw)
+    lazy = load_scorer(lazy_text=True, **kw)
+    assert eager.text_loaded and not lazy.text_loaded
+    assert lazy.model.text_projection.is_meta and not lazy.model.visual.proj.is_meta
+    imgs = images(3, seed=2)
+    # embeddings set from outside (a warm text cache) score without loading the tower
+    prompts = ["a cat on a mat"]
+    lazy.set_text_embeddings(prompts, eager.encode_texts(prompts))
+    assert lazy.score(imgs, prompts[0]) == eager.score(imgs, prompts[0])
+    assert not lazy.text_loaded
+    # a new prompt loads it, and it gives the eager tower's embeddings
+    new = ["a dog in the snow", "x"]
+    assert torch.equal(lazy.encode_texts(new), eager.encode_texts(new))
+    assert lazy.text_loaded and not lazy.model.text_projection.is_meta
+    assert lazy.score(imgs, new[0]) == eager.score(imgs, new[0])
+
+
+def test_lazy_text_tower_still_checks_the_text_weights(tmp_path, tiny_checkpoint):
+    state = torch.load(tiny_checkpoint[0], weights_only=True)["state_dict"]
+    state["text_projection"] = torch.full_like(state["text_projection"], float("nan"))
+    path = tmp_path / "nan-text.pt"
+    torch.save({"state_dict": state}, path)
+    lazy = load_scorer(checkpoint=str(path), arch=str(tiny_checkpoint[1]), lazy_text=True)
+    with pytest.raises(CheckpointError) as info:
+        lazy.encode_texts(["a photo of a cat"])
+    assert "non-finite" in str(info.value) and "text_projection" in str(info.value)
+
+
+def test_lazy_text_tower_checks_keys_up_front(tmp_path, tiny_checkpoint):
+    state = torch.load(tiny_checkpoint[0], weights_only=True)["state_dict"]
+    del state["ln_final.weight"]
+    path = tmp_path / "no-ln.pt"
+    torch.save({"state_dict": state}, path)
+    with pytest.raises(CheckpointError) as info:
+        load_scorer(checkpoint=str(path), arch=str(tiny_checkpoint[1]), lazy_text=True)
+    assert "ln_final.weight" in str(info.value) and "missing" in str(info.value)
 
 
 def test_fp32_cast_equals_plain_float_and_released_pages_read_back(tiny_checkpoint):
@@ -102,25 +169,6 @@ def test_fp32_cast_equals_plain_float_and_released_pages_read_back(tiny_checkpoi
     anon = reference[name].clone()
     _release_file_pages(anon, ranges)
     assert torch.equal(anon, reference[name])
-
-
-def test_text_seq_first_equals_batch_first(bf16_scorer):
-    model = bf16_scorer.model
-    tokens = bf16_scorer.tokenizer(["a red house", "an astronaut riding a horse", "x"])
-    attns = [m for m in model.transformer.modules() if isinstance(m, torch.nn.MultiheadAttention)]
-    assert attns and not model.transformer.batch_first
-    with torch.inference_mode():
-        fast = model.encode_text(tokens)
-        try:
-            model.transformer.batch_first = True
-            for m in attns:
-                m.batch_first = True
-            plain = model.encode_text(tokens)
-        finally:
-            model.transformer.batch_first = False
-            for m in attns:
-                m.batch_first = False
-    torch.testing.assert_close(fast, plain, rtol=0, atol=1e-6)
 
 
 def test_text_cache_equals_encoding(tmp_path, tiny_checkpoint, bench):
@@ -152,19 +200,26 @@ def test_text_cache_equals_encoding(tmp_path, tiny_checkpoint, bench):
     assert second.scores["photo"][2] is None
 
 
-def test_text_cache_of_other_precision_or_corrupt_is_ignored(tmp_path, tiny_checkpoint):
+def test_text_cache_shared_by_cpu_precisions_other_key_or_corrupt_ignored(
+    tmp_path, tiny_checkpoint
+):
     ckpt, arch = tiny_checkpoint
     cache = tmp_path / "text_cache"
     prompts = ["a red house", "a blue car"]
     fp32 = load_scorer(checkpoint=str(ckpt), arch=str(arch), device="cpu", precision="fp32")
     bf16 = load_scorer(checkpoint=str(ckpt), arch=str(arch), device="cpu", precision="bf16")
     assert warm_text_cache(fp32, prompts, cache) == 2
-    assert warm_text_cache(bf16, prompts, cache) == 2  # own file, not fp32's
-    assert cache_path(cache, fp32) != cache_path(cache, bf16)
-    # a file whose key names another precision is not used, even under this name
-    cache_path(cache, bf16).write_bytes(cache_path(cache, fp32).read_bytes())
-    fresh = load_scorer(checkpoint=str(ckpt), arch=str(arch), device="cpu", precision="bf16")
-    assert warm_text_cache(fresh, prompts, cache) == 2
+    # both CPU precisions run the text tower in fp32: one file, encoded once
+    assert cache_path(cache, fp32) == cache_path(cache, bf16)
+    assert warm_text_cache(bf16, prompts, cache) == 0
+    # a file whose key names another checkpoint is not used, even under this name
+    other = tmp_path / "other.pt"
+    state = torch.load(ckpt, weights_only=True)["state_dict"]
+    state["text_projection"] = state["text_projection"] * 2
+    torch.save({"state_dict": state}, other)
+    scorer2 = load_scorer(checkpoint=str(other), arch=str(arch), device="cpu", precision="fp32")
+    cache_path(cache, scorer2).write_bytes(cache_path(cache, fp32).read_bytes())
+    assert warm_text_cache(scorer2, prompts, cache) == 2
     # a corrupt file is ignored and rewritten
     cache_path(cache, fp32).write_bytes(b"not a torch file")
     fresh32 = load_scorer(checkpoint=str(ckpt), arch=str(arch), device="cpu", precision="fp32")
@@ -180,3 +235,22 @@ def test_threaded_decode_equals_inline(tiny_scorer, bench):
     inline = run_benchmark(tiny_scorer, folder, prompts, workers=0, batch_size=3)
     threaded = run_benchmark(tiny_scorer, folder, prompts, workers=3, batch_size=3)
     assert threaded.scores == inline.scores
+
+
+def _cpuinfo_flags() -> set[str]:
+    try:
+        text = Path("/proc/cpuinfo").read_text(encoding="utf-8")
+    except OSError:
+        pytest.skip("no /proc/cpuinfo")
+    line = next((ln for ln in text.splitlines() if ln.startswith("flags")), "")
+    return set(line.split(":", 1)[-1].split())
+
+
+def test_auto_precision_on_cpu_follows_native_bf16():
+    from scorer.model import resolve_precision
+
+    flags = _cpuinfo_flags()
+    native = bool({"avx512_bf16", "amx_bf16"} & flags)
+    assert resolve_precision("auto", torch.device("cpu")) == ("bf16" if native else "fp32")
+    assert resolve_precision("fp32", torch.device("cpu")) == "fp32"
+    assert resolve_precision("auto", torch.device("cuda")) == "fp16"

@@ -36,7 +36,17 @@ def data_dir(tmp_path, monkeypatch):
 @pytest.fixture(scope="module")
 def model_flags(tiny_checkpoint):
     ckpt, arch = tiny_checkpoint
-    return ["--checkpoint", str(ckpt), "--arch", str(arch), "--device", "cpu"]
+    # fp32: the CLI's numbers are checked against the fp32 library scorer
+    return [
+        "--checkpoint",
+        str(ckpt),
+        "--arch",
+        str(arch),
+        "--device",
+        "cpu",
+        "--precision",
+        "fp32",
+    ]
 
 
 def make_images(folder, n, seed=0):
