@@ -7,7 +7,8 @@ must exist: ``bash bench/setup_official.sh``), warms the checkpoint file in the 
 then runs, each as its own process, one after the other:
 
 1. the official package (``bench/official_run.py`` in ``bench/.venv-official``);
-2. for each precision: our load alone (``bench/ours_ready.py``: time to a ready model), then
+2. for each precision: our load alone (``bench/ours_ready.py --lazy-text``: time to a model
+   ready for images, loaded as the benchmark command loads it), then
    ``python -m scorer benchmark DIR --checkpoint ... --arch ViT-H-14 --prompts ...
    --precision P --batch-size B --json OUT`` with an empty data dir (cold: no persisted
    text embeddings), and with ``--warm`` once more in the same data dir (warm text cache).
@@ -248,6 +249,19 @@ def main() -> None:
     print(f"official: {proc['wall_s']:.1f}s, {proc['maxrss_mib']:.0f} MiB", flush=True)
 
     # 2. ours
+    auto = subprocess.run(
+        [
+            str(OUR_PY),
+            "-c",
+            "import torch; from scorer.model import resolve_precision; "
+            "print(resolve_precision('auto', torch.device('cpu')))",
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    ).stdout.strip()
+    results["default_precision"] = auto
     fp32_scores = None
     for precision in args.precisions.split(","):
         ready_proc = run_process(
@@ -260,6 +274,7 @@ def main() -> None:
                 "ViT-H-14",
                 "--precision",
                 precision,
+                "--lazy-text",  # as `python -m scorer benchmark` loads
             ],
             args.out / f"ready-{precision}",
             env=env,
@@ -298,7 +313,8 @@ def main() -> None:
                 ours = json.loads(out_json.read_text())
                 n = count_present(ours["scores"])
                 run = {
-                    "name": f"ours {precision} ({label})",
+                    "name": f"ours {precision}{' = default' if precision == auto else ''} "
+                    f"({label})",
                     **proc,
                     "n_images": n,
                     "ready_s": ready["ready_s"],

@@ -1,9 +1,11 @@
 """Time our scorer from process start to a loaded, checked model, then exit.
 
-    .venv/bin/python bench/ours_ready.py --checkpoint CKPT --arch ViT-H-14 --precision bf16
+    .venv/bin/python bench/ours_ready.py --checkpoint CKPT --arch ViT-H-14 --precision bf16 \
+        [--lazy-text]
 
 Prints one JSON line: ``import_s`` (python + torch + open_clip + scorer imports),
-``load_s`` (``load_scorer``: build on meta, mmap the checkpoint, assign, cast, probe),
+``load_s`` (``load_scorer``: build on meta, mmap the checkpoint, assign, cast, check; with
+``--lazy-text`` without the text tower, as ``python -m scorer benchmark`` and the worker load),
 ``ready_s`` (both, from the first line of this script) and ``maxrss_mib``.
 """
 
@@ -27,17 +29,24 @@ def main() -> None:
     parser.add_argument("--checkpoint", required=True)
     parser.add_argument("--arch", default="ViT-H-14")
     parser.add_argument("--precision", default="auto")
+    parser.add_argument("--lazy-text", action="store_true", help="the benchmark CLI's load")
     args = parser.parse_args()
 
     from scorer import load_scorer
 
     t_imported = time.perf_counter()
-    scorer = load_scorer(checkpoint=args.checkpoint, arch=args.arch, precision=args.precision)
+    scorer = load_scorer(
+        checkpoint=args.checkpoint,
+        arch=args.arch,
+        precision=args.precision,
+        lazy_text=args.lazy_text,
+    )
     t_ready = time.perf_counter()
     print(
         json.dumps(
             {
                 "precision": scorer.precision,
+                "lazy_text": args.lazy_text,
                 "import_s": t_imported - T_START,
                 "load_s": t_ready - t_imported,
                 "ready_s": t_ready - T_START,
