@@ -101,6 +101,12 @@ class Worker:
         except Exception as exc:
             log.exception("job #%d failed", claim.submission_id)
             jobs.fail(self.store, claim, f"internal error: {type(exc).__name__}: {exc}")
+        finally:
+            # the job's prompts are in the text cache now: free the text tower between jobs
+            # (a no-op for a scorer that was not loaded with lazy_text, e.g. the app's)
+            release = getattr(self._scorers.get(claim.version), "release_text_tower", None)
+            if release is not None:
+                release()
         return True
 
     def run_forever(self, stop: threading.Event) -> None:

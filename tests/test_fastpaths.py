@@ -124,6 +124,29 @@ def test_lazy_text_tower_loads_on_first_prompt(tiny_checkpoint, precision):
     assert lazy.score(imgs, new[0]) == eager.score(imgs, new[0])
 
 
+def test_text_tower_released_and_loaded_again(tiny_checkpoint):
+    ckpt, arch = tiny_checkpoint
+    kw = dict(checkpoint=str(ckpt), arch=str(arch), device="cpu", precision="bf16")
+    eager = load_scorer(**kw)
+    lazy = load_scorer(lazy_text=True, **kw)
+    assert not lazy.release_text_tower()  # not loaded yet: nothing to release
+    first = ["a lighthouse at dusk"]
+    lazy.encode_texts(first)
+    assert lazy.text_loaded
+    assert lazy.release_text_tower()
+    assert not lazy.text_loaded and lazy.model.text_projection.is_meta
+    assert lazy.model.token_embedding.weight.is_meta
+    assert not lazy.model.visual.proj.is_meta  # the image tower stays
+    # embeddings already encoded are kept; a new prompt loads the tower again
+    assert torch.equal(lazy.encode_texts(first), eager.encode_texts(first))
+    assert not lazy.text_loaded
+    second = ["a fox in tall grass"]
+    assert torch.equal(lazy.encode_texts(second), eager.encode_texts(second))
+    assert lazy.text_loaded
+    # an eagerly loaded scorer keeps its tower
+    assert not eager.release_text_tower() and eager.text_loaded
+
+
 def test_lazy_text_tower_still_checks_the_text_weights(tmp_path, tiny_checkpoint):
     state = torch.load(tiny_checkpoint[0], weights_only=True)["state_dict"]
     state["text_projection"] = torch.full_like(state["text_projection"], float("nan"))
