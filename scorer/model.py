@@ -29,6 +29,7 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
+from .bf16 import Bf16Block, checkpoint_name, convert_image_tower
 from .errors import CheckpointError, ConfigError
 from .preprocess import HPS_PREPROCESS, ImageSource, PreprocessCfg, load_and_preprocess
 from .zoo import file_sha256, get_version, resolve_checkpoint
@@ -200,6 +201,13 @@ def _check_no_meta(model: torch.nn.Module, allowed: set[str] = frozenset()) -> N
         raise CheckpointError(f"checkpoint lacks parameters: {', '.join(leftovers[:5])}")
 
 
+def _put(table: dict, name: str, old: torch.Tensor, new: torch.Tensor) -> None:
+    """Store ``new`` in a module's parameter or buffer ``table`` in place of ``old``,
+    as a frozen Parameter where ``old`` was one."""
+    is_param = isinstance(old, torch.nn.Parameter)
+    table[name] = torch.nn.Parameter(new, requires_grad=False) if is_param else new
+
+
 def _cast_weights(
     model: torch.nn.Module, dtype: torch.dtype, mapped: Sequence[tuple[int, int]] = ()
 ) -> None:
@@ -207,8 +215,6 @@ def _cast_weights(
     tower not loaded yet, and the bf16 blocks of :mod:`scorer.bf16` excepted). Each source
     in the checkpoint map (``mapped``) has its pages released once cast, so a cast to fp32
     holds the fp32 copy, not also the fp16 file."""
-    from .bf16 import Bf16Block
-
     for module in model.modules():
         if isinstance(module, Bf16Block):  # its own tensors are bf16 by design
             continue
@@ -218,8 +224,7 @@ def _cast_weights(
                     continue
                 new = t.detach().to(dtype)
                 _release_file_pages(t, mapped)
-                is_param = isinstance(t, torch.nn.Parameter)
-                table[name] = torch.nn.Parameter(new, requires_grad=False) if is_param else new
+                _put(table, name, t, new)
 
 
 def _to_device(model: torch.nn.Module, dev: torch.device) -> None:
@@ -229,9 +234,7 @@ def _to_device(model: torch.nn.Module, dev: torch.device) -> None:
             for name, t in list(table.items()):
                 if t is None or t.is_meta or t.device == dev:
                     continue
-                moved = t.detach().to(dev)
-                is_param = isinstance(t, torch.nn.Parameter)
-                table[name] = torch.nn.Parameter(moved, requires_grad=False) if is_param else moved
+                _put(table, name, t, t.detach().to(dev))
 
 
 def _text_keys(names) -> set[str]:
@@ -362,11 +365,7 @@ class HPSScorer:
                 for table in (module._parameters, module._buffers):
                     t = table.get(leaf)
                     if t is not None and not t.is_meta:
-                        meta = torch.empty_like(t, device="meta")
-                        is_param = isinstance(t, torch.nn.Parameter)
-                        table[leaf] = (
-                            torch.nn.Parameter(meta, requires_grad=False) if is_param else meta
-                        )
+                        _put(table, leaf, t, torch.empty_like(t, device="meta"))
             self._text_loader = self._text_reloader
             return True
 
@@ -551,8 +550,6 @@ def _materialise(
     """Assign ``state`` (memory-mapped) to the meta-built ``model`` and cast it: on CPU at
     bf16 the image blocks become :class:`scorer.bf16.Bf16Block`; everything else is fp32
     (CUDA low precision runs as autocast over fp32 weights)."""
-    from .bf16 import convert_image_tower
-
     mapped = _file_map_ranges(path)
     model.load_state_dict(state, strict=False, assign=True)
     _rebuild_missing_buffers(model)
@@ -595,8 +592,6 @@ def _check_finite(scorer: HPSScorer, path: Path, names: Sequence[str], *, text: 
             if torch.isfinite(sums).all()
             else [n for n, t in named if not torch.isfinite(t).all()]
         )
-    from .bf16 import checkpoint_name
-
     bad = list(dict.fromkeys(checkpoint_name(scorer.model, n) for n in bad))
     if bad or (probe is not None and not torch.isfinite(probe).all()):
         where = f" (in {', '.join(bad[:3])})" if bad else ""

@@ -3,12 +3,11 @@
 Scoring a benchmark submission needs the embeddings of up to 3,200 prompts. They depend only
 on the checkpoint (its sha256), the architecture, the precision the text tower runs in
 (``scorer.text_precision``: fp32 on CPU at both fp32 and bf16, which share one file) and the
-device type, so they
-are computed once and kept under ``<data_dir>/text_cache/`` (one file per
-checkpoint, precision and device type); later submissions encode only
-their images. The cached rows are the very tensors the in-memory cache holds (L2-normalised
-fp32), so scores equal those of the plain path up to the float rounding that batch
-composition causes anyway (the same prompt encoded in a different batch).
+device type, so they are computed once and kept under ``<data_dir>/text_cache/`` (one file
+per checkpoint, text precision and device type); later submissions encode only their images.
+The cached rows are the very tensors the in-memory cache holds (L2-normalised fp32), so
+scores equal those of the plain path up to the float rounding that batch composition causes
+anyway (the same prompt encoded in a different batch).
 
 A file that is unreadable, or whose recorded key disagrees with the scorer's, is ignored
 (and rewritten): the cache can only ever save work, never change a score.
