@@ -1,12 +1,13 @@
 """The CPU bf16 image tower: bf16 matrix products, fp32 everywhere else.
 
-bf16 matmuls run 2.7x faster than fp32 on CPUs with AVX512-BF16 (or AMX), and the image
-tower is almost all matmuls. Casting the whole model to bf16 moved HPS scores by up to 0.12
-on a ViT-H-14 (BENCHMARKS.md), over the bar of 0.05. Measured where that error came from
-(random ViT-H-14, 16 images, each source alone in an otherwise fp32 model): the bf16 text
-tower (max 0.056), the bf16 residual stream, and the rounding of the fp16 checkpoint weights
-to bf16's 8 significant bits, mostly in the attention's value and output projections
-(max 0.016 and 0.010; q 0.004, k 0.002, the MLP 0.010 together). So here:
+bf16 matmuls run 2.4-2.7x as fast as fp32 on CPUs with AVX512-BF16 (``bench/matmul_rate.py``;
+AMX more), and the image tower is almost all matmuls. Casting the whole model to bf16 moved
+HPS scores by up to 0.12 on a ViT-H-14 (BENCHMARKS.md), over the bar of 0.05. Measured where
+that error came from (``bench/bf16_error_sources.py``: random ViT-H-14, 16 images, each source
+alone in an otherwise fp32 model): the bf16 text tower (max 0.056), the bf16 residual
+stream, and the rounding of the fp16 checkpoint weights to bf16's 8 significant bits, mostly
+in the attention's value and output projections (max 0.016 and 0.010; q 0.004, k 0.002, the
+MLP 0.010 together). So here:
 
 - the residual stream, every LayerNorm, the patch embedding, the pooled head and the
   attention core (softmax(q k^T) v) stay fp32; only the block's linear layers take bf16

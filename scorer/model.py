@@ -71,7 +71,7 @@ def resolve_device(device: str) -> torch.device:
 
 
 def cpu_has_fast_bf16() -> bool:
-    """AVX512-BF16 or AMX: bf16 matmuls run ~2.7x as fast as fp32 (BENCHMARKS.md). Without
+    """AVX512-BF16 or AMX: bf16 matmuls run 2.4-2.7x as fast as fp32 (BENCHMARKS.md). Without
     them oneDNN emulates bf16 and gains nothing over fp32."""
     try:
         return bool(torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported())
@@ -90,7 +90,7 @@ def resolve_precision(precision: str, device: torch.device) -> str:
         raise ConfigError(f"unknown precision {precision!r}; choose auto, fp32, bf16 or fp16")
     if precision == "fp16" and device.type != "cuda":
         raise ConfigError(
-            "precision fp16 runs only on CUDA (CPUs have no fast fp16 matmul: it is ~5x slower "
+            "precision fp16 runs only on CUDA (CPUs have no fast fp16 matmul: it is 4-5x slower "
             "than fp32 here); on CPU choose fp32 or bf16"
         )
     return precision
