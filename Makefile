@@ -5,10 +5,11 @@ STAMP := $(VENV)/.installed
 
 .PHONY: setup run test lint format tiny
 
-$(STAMP): requirements.txt requirements-dev.txt
+$(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --upgrade pip
 	$(VENV)/bin/pip install --quiet -r requirements-dev.txt
+	$(VENV)/bin/pip install --quiet --no-deps -e .
 	touch $(STAMP)
 
 setup: $(STAMP)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from leaderboard.ui.app import create_app, launch_kwargs, main
+from web.app import create_app, launch_kwargs, main
 
 __all__ = ["create_app", "launch_kwargs", "main"]
 

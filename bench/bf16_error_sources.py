@@ -20,19 +20,17 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import time
 from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parent))
+from scorer.bf16 import Bf16Block
+from scorer.model import load_scorer
+from scorer.preprocess import load_and_preprocess
 
-from scorer.bf16 import Bf16Block  # noqa: E402
-from scorer.model import load_scorer  # noqa: E402
-from scorer.preprocess import load_and_preprocess  # noqa: E402
+HERE = Path(__file__).resolve().parent
 
 STYLES = ("anime", "concept-art", "paintings", "photo")
 BF16 = torch.bfloat16

@@ -6,10 +6,11 @@ import argparse
 import sys
 
 from scorer.errors import HPSError
-from scorer.settings import VERSIONS, Settings
+from scorer.settings import VERSIONS
 
 from .export import to_csv, to_json
 from .repository import Store
+from .settings import StoreSettings
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -23,7 +24,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--output", "-o", help="file to write (default: stdout)")
     args = parser.parse_args(argv)
     try:
-        settings = Settings.from_env()
+        settings = StoreSettings.from_env()
         with Store.open(settings) as store:
             rows = store.leaderboard(
                 args.version or settings.version,

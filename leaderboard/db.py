@@ -14,7 +14,6 @@ at once apply each step exactly once. Add a step to change the schema; never edi
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy import Connection, Engine, create_engine, event, insert, select, text
@@ -23,14 +22,11 @@ from sqlalchemy.engine import make_url
 from scorer.errors import ConfigError
 
 from . import models
+from .models import utcnow
+from .seed import seed_published
 
 _WRITE = "hps_write"
 _PG_MIGRATION_LOCK = 0x48505332  # arbitrary advisory-lock key ("HPS2")
-
-
-def utcnow() -> datetime:
-    """Naive UTC, as stored."""
-    return datetime.now(UTC).replace(tzinfo=None)
 
 
 def make_engine(url: str, *, busy_timeout_ms: int = 30_000) -> Engine:
@@ -85,8 +81,6 @@ def _step_create_tables(conn: Connection) -> None:
 
 
 def _step_seed_published(conn: Connection) -> None:
-    from .seed import seed_published
-
     seed_published(conn)
 
 

@@ -5,6 +5,8 @@ Times are stored as naive UTC. Job states are a fixed vocabulary (:data:`STATUSE
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from sqlalchemy import (
     Boolean,
     Column,
@@ -22,6 +24,13 @@ from sqlalchemy import (
 QUEUED, RUNNING, DONE, FAILED, CANCELLED = "queued", "running", "done", "failed", "cancelled"
 STATUSES: tuple[str, ...] = (QUEUED, RUNNING, DONE, FAILED, CANCELLED)
 KIND_VERIFIED, KIND_REPORTED = "verified", "reported"
+FINISHED: tuple[str, ...] = (DONE, FAILED, CANCELLED)  # a job in these states runs no more
+
+
+def utcnow() -> datetime:
+    """Naive UTC, as stored."""
+    return datetime.now(UTC).replace(tzinfo=None)
+
 
 metadata = MetaData()
 

@@ -16,13 +16,14 @@ from pathlib import Path
 from sqlalchemy import Engine, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
+from scorer.prompts import prompt_list_sha256
 from scorer.protocol import PROMPTS_PER_STYLE, STYLES
-from scorer.settings import Settings
 from scorer.zoo import get_version
 
 from . import models as m
 from .board import build_leaderboard
-from .db import make_engine, migrate, utcnow, writer
+from .db import make_engine, migrate, writer
+from .models import utcnow
 from .records import (
     InvalidTransition,
     LeaderboardRow,
@@ -32,16 +33,17 @@ from .records import (
     aware,
 )
 from .seed import ensure_model
+from .settings import StoreSettings
 
 
 class Store:
-    def __init__(self, engine: Engine, settings: Settings) -> None:
+    def __init__(self, engine: Engine, settings: StoreSettings) -> None:
         self.engine = engine
         self.writer = writer(engine)
         self.settings = settings
 
     @classmethod
-    def open(cls, settings: Settings) -> Store:
+    def open(cls, settings: StoreSettings) -> Store:
         engine = make_engine(settings.resolved_database_url)
         migrate(engine)
         return cls(engine, settings)
@@ -370,7 +372,6 @@ class Store:
 
 
 def _ensure_prompt_set(conn, style: str, prompts: list[str], source: str | None) -> int:
-    from scorer.prompts import prompt_list_sha256
 
     digest = prompt_list_sha256(prompts)
     ps = m.prompt_sets

@@ -14,7 +14,7 @@ from sqlalchemy import Connection, insert, select
 from scorer.protocol import STYLES
 
 from . import models
-from .db import utcnow
+from .models import utcnow
 
 SEED_FILE = Path(__file__).with_name("published_results.json")
 COLUMNS: tuple[str, ...] = (*STYLES, "averaged")

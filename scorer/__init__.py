@@ -10,7 +10,7 @@ from .errors import (
 )
 from .model import Comparison, HPSScorer, RankedImage, load_scorer, load_scorer_from_settings
 from .preprocess import HPS_PREPROCESS, PreprocessCfg, load_image, preprocess
-from .settings import SETTINGS, Settings
+from .settings import ScorerSettings
 from .zoo import DEFAULT_VERSION, VERSIONS, get_version, resolve_checkpoint
 
 __all__ = [
@@ -26,8 +26,7 @@ __all__ = [
     "PreprocessCfg",
     "PromptSetError",
     "RankedImage",
-    "SETTINGS",
-    "Settings",
+    "ScorerSettings",
     "VERSIONS",
     "get_version",
     "load_image",

@@ -17,7 +17,7 @@ from .benchmark import format_ranges, run_benchmark
 from .errors import HPSError
 from .model import load_scorer_from_settings
 from .prompts import load_prompt_sets
-from .settings import PRECISIONS, VERSIONS, Settings
+from .settings import PRECISIONS, VERSIONS, ScorerSettings
 
 
 def _model_flags(parser: argparse.ArgumentParser) -> None:
@@ -56,8 +56,8 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _settings(args: argparse.Namespace, environ=None) -> Settings:
-    return Settings.from_env(environ).replace(
+def _settings(args: argparse.Namespace, environ=None) -> ScorerSettings:
+    return ScorerSettings.from_env(environ).replace(
         version=args.version,
         checkpoint=args.checkpoint,
         arch=args.arch,
@@ -67,7 +67,7 @@ def _settings(args: argparse.Namespace, environ=None) -> Settings:
     )
 
 
-def _load(settings: Settings, *, lazy_text: bool = False):
+def _load(settings: ScorerSettings, *, lazy_text: bool = False):
     scorer = load_scorer_from_settings(settings, lazy_text=lazy_text)
     print(
         f"HPS {scorer.version} ({scorer.arch}, {scorer.precision} on {scorer.device}) "

@@ -8,12 +8,8 @@ Then: HPS_CHECKPOINT=data/tiny/tiny-hps.pt HPS_ARCH=data/tiny/tiny-hps.json pyth
 from __future__ import annotations
 
 import argparse
-import sys
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from scorer.tiny import make_tiny_checkpoint  # noqa: E402
+from scorer.tiny import make_tiny_checkpoint
 
 
 def main() -> None:

@@ -13,9 +13,10 @@ from pathlib import Path
 
 from leaderboard import Store
 from scorer.errors import HPSError
-from scorer.settings import VERSIONS, Settings
+from scorer.settings import VERSIONS
 
 from .report import SubmissionRejected
+from .settings import SubmissionSettings
 from .submit import InvalidSubmission, load_benchmark_prompts, submit
 from .worker import Worker
 
@@ -51,7 +52,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
     try:
-        settings = Settings.from_env()
+        settings = SubmissionSettings.from_env()
         if getattr(args, "prompts", None):
             settings = settings.replace(prompts=args.prompts)
         with Store.open(settings) as store:
@@ -64,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
 
-def _submit(store: Store, settings: Settings, args) -> int:
+def _submit(store: Store, settings: SubmissionSettings, args) -> int:
     if not Path(args.path).exists():
         raise InvalidSubmission(f"{args.path!r} does not exist (give a zip file or a folder)")
     result = submit(
@@ -99,7 +100,7 @@ def _submit(store: Store, settings: Settings, args) -> int:
     return 0 if info.status != "failed" else 1
 
 
-def _wait(store: Store, settings: Settings, submission_id: int, *, quiet: bool) -> None:
+def _wait(store: Store, settings: SubmissionSettings, submission_id: int, *, quiet: bool) -> None:
     """Score queued jobs here until this one ends (another worker may take it first)."""
     worker = Worker(store, settings)
     while store.get_submission(submission_id).status not in FINAL:
@@ -121,7 +122,7 @@ def _print_result(store: Store, submission_id: int) -> None:
                 print(f"  {'Averaged':12s} {row.averaged:8.3f}")
 
 
-def _status(store: Store, settings: Settings, args) -> int:
+def _status(store: Store, settings: SubmissionSettings, args) -> int:
     if args.id is not None:
         info = store.get_submission(args.id)
         progress = store.progress(args.id)
@@ -173,7 +174,7 @@ def _status(store: Store, settings: Settings, args) -> int:
     return 0
 
 
-def _worker(store: Store, settings: Settings, args) -> int:
+def _worker(store: Store, settings: SubmissionSettings, args) -> int:
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())

@@ -22,7 +22,7 @@ from sqlalchemy import and_, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from leaderboard import models as m
-from leaderboard.db import utcnow
+from leaderboard.models import utcnow
 from leaderboard.stats import OfficialResult
 
 

@@ -10,8 +10,11 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
+from huggingface_hub import try_to_load_from_cache
+
 from scorer.errors import CheckpointError, HPSError
 from scorer.prompts import PromptSets, load_prompt_sets
+from scorer.protocol import STYLES
 from scorer.zoo import file_sha256, get_version, resolve_checkpoint
 
 from .intake import intake
@@ -44,8 +47,6 @@ def expected_checkpoint_sha256(settings, version: str) -> str:
             return PENDING_PREFIX + version
     spec = get_version(version)
     try:
-        from huggingface_hub import try_to_load_from_cache
-
         cached = try_to_load_from_cache(spec.repo_id, spec.filename)
     except Exception:
         cached = None
@@ -161,8 +162,6 @@ def _remove_stale_staging(root: Path) -> None:
 
 def stored_images(folder: Path) -> dict[tuple[str, int], Path]:
     """The images of a stored submission folder, by (style, prompt index)."""
-    from scorer.protocol import STYLES
-
     out: dict[tuple[str, int], Path] = {}
     for style in STYLES:
         style_dir = folder / style

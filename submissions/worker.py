@@ -14,11 +14,14 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
+from importlib import metadata
 
+import open_clip
 import torch
 
 from leaderboard.stats import official_stats
 from scorer.errors import HPSError
+from scorer.model import load_scorer_from_settings
 from scorer.protocol import STYLES
 from scorer.textcache import load_text_cache, save_text_cache
 
@@ -32,8 +35,6 @@ ScorerFactory = Callable[[str], object]
 
 def default_scorer_factory(settings) -> ScorerFactory:
     def make(version: str):
-        from scorer.model import load_scorer_from_settings
-
         # the text tower loads only if a prompt is missing from the persisted text cache
         return load_scorer_from_settings(settings.for_version(version), lazy_text=True)
 
@@ -41,26 +42,12 @@ def default_scorer_factory(settings) -> ScorerFactory:
 
 
 def software_versions() -> dict[str, str]:
-    import open_clip
-
+    """Recorded with every result: what computed it."""
     try:
-        from importlib.metadata import version
-
-        ours = version("hps-leaderboard")
-    except Exception:
-        ours = _pyproject_version()
+        ours = metadata.version("hps-leaderboard")
+    except metadata.PackageNotFoundError:  # run from a checkout that was never installed
+        ours = "unknown"
     return {"torch": torch.__version__, "open_clip": open_clip.__version__, "hps_leaderboard": ours}
-
-
-def _pyproject_version() -> str:
-    import tomllib
-    from pathlib import Path
-
-    try:
-        path = Path(__file__).resolve().parent.parent / "pyproject.toml"
-        return tomllib.loads(path.read_text())["project"]["version"]
-    except Exception:
-        return "unknown"
 
 
 class Worker:

@@ -43,10 +43,10 @@ def real_prompts_path() -> Path:
 @pytest.fixture
 def app_settings(tmp_path, tiny_checkpoint):
     """Settings of an app on a fresh SQLite file, scoring with the tiny checkpoint."""
-    from scorer.settings import Settings
+    from web.settings import AppSettings
 
     ckpt, arch = tiny_checkpoint
-    return Settings(
+    return AppSettings(
         data_dir=str(tmp_path / "data"),
         checkpoint=str(ckpt),
         arch=str(arch),
@@ -226,10 +226,10 @@ def small_prompts_path(tmp_path) -> Path:
 @pytest.fixture
 def store_settings(tmp_path, tiny_checkpoint, database_url, small_prompts_path):
     """Settings for a store on ``database_url`` with the tiny model and 12 prompts a style."""
-    from scorer.settings import Settings
+    from submissions.settings import SubmissionSettings
 
     ckpt, arch = tiny_checkpoint
-    return Settings(
+    return SubmissionSettings(
         data_dir=str(tmp_path / "data"),
         database_url=database_url,
         checkpoint=str(ckpt),

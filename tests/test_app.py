@@ -12,14 +12,14 @@ import gradio as gr
 import pytest
 
 from leaderboard.records import LeaderboardRow
-from leaderboard.ui import figures, tables, texts
-from leaderboard.ui.errors import user_errors
-from leaderboard.ui.score_tab import compare_images, score_images, score_views, scorer_status
-from leaderboard.ui.scorers import ScorerPool
 from scorer.errors import CheckpointError, ConfigError, ImageError
 from scorer.model import load_scorer_from_settings
+from scorer.pool import ScorerPool
 from scorer.protocol import STYLES, StyleStats
-from scorer.settings import Settings
+from web import figures, tables, texts
+from web.errors import user_errors
+from web.score_tab import compare_images, score_images, score_views, scorer_status
+from web.settings import AppSettings
 
 
 def make_row(model, averaged, *, kind="verified", rank=None, partial=False, sid=None, day=1):
@@ -100,7 +100,7 @@ def test_pool_loads_each_version_once_and_other_versions_ignore_the_checkpoint(a
 
 
 def test_pool_without_checkpoint_says_why_and_how(tmp_path):
-    settings = Settings(data_dir=str(tmp_path), checkpoint=str(tmp_path / "missing.pt"))
+    settings = AppSettings(data_dir=str(tmp_path), checkpoint=str(tmp_path / "missing.pt"))
     pool = ScorerPool(settings)
     assert "loads on first use" in scorer_status(pool, "v2.1")
     with pytest.raises(CheckpointError):

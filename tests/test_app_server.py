@@ -9,9 +9,9 @@ import httpx
 import pytest
 from gradio_client import Client, handle_file
 
-from leaderboard.ui import create_app, launch_kwargs
-from leaderboard.ui.app import start_worker
 from tests.conftest import SMALL_PROMPTS_PER_STYLE, make_benchmark, zip_folder
+from web import create_app, launch_kwargs
+from web.app import start_worker
 
 PUBLIC = {"/score", "/compare", "/submit", "/progress", "/queue", "/leaderboard"}
 
@@ -119,9 +119,9 @@ def test_upload_limit_is_enforced(app_settings, tmp_path):
 
 
 def test_app_starts_and_browses_without_a_checkpoint(tmp_path, color_images):
-    from scorer.settings import Settings
+    from web.settings import AppSettings
 
-    demo = launch(Settings(data_dir=str(tmp_path / "d"), worker=False))
+    demo = launch(AppSettings(data_dir=str(tmp_path / "d"), worker=False))
     try:
         client = Client(demo.local_url, verbose=False)
         assert len(client.predict("v2.1", False, False, api_name="/leaderboard")) == 22

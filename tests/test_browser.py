@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from leaderboard.ui import texts
 from tests.conftest import SMALL_PROMPTS_PER_STYLE, make_benchmark, zip_folder
 from tests.test_app_server import launch
+from web import texts
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
@@ -39,7 +39,7 @@ pytestmark = [
 
 @pytest.fixture
 def app_url(app_settings):
-    from leaderboard.ui.app import start_worker
+    from web.app import start_worker
 
     demo = launch(app_settings)
     _, stop = start_worker(demo.hps_context)
@@ -127,10 +127,10 @@ def test_leaderboard_score_and_submit_in_the_browser(page, app_url, tmp_path):
 
 
 def test_without_a_checkpoint_the_score_tab_says_why_and_how(page, tmp_path):
-    from leaderboard.ui.app import preload
-    from scorer.settings import Settings
+    from web.app import preload
+    from web.settings import AppSettings
 
-    demo = launch(Settings(data_dir=str(tmp_path / "data"), worker=False))
+    demo = launch(AppSettings(data_dir=str(tmp_path / "data"), worker=False))
     try:
         preload(demo.hps_context.pool, "v2.1").join()  # as main() does at start
         page.goto(demo.local_url)

@@ -13,9 +13,9 @@ import pytest
 from PIL import Image
 
 from scorer.prompts import load_prompt_sets
-from scorer.settings import Settings
 from submissions import SubmissionRejected, index_ranges, submit, validate
 from submissions.layout import suggest_style
+from submissions.settings import SubmissionSettings
 from tests.conftest import build_benchmark, write_prompts, zip_tree
 
 N = 12  # prompts per style in these tests
@@ -28,7 +28,7 @@ def prompts(tmp_path):
 
 @pytest.fixture
 def settings(tmp_path):
-    return Settings(data_dir=str(tmp_path / "data"), prompt_count_check=False)
+    return SubmissionSettings(data_dir=str(tmp_path / "data"), prompt_count_check=False)
 
 
 def png_bytes(size=(224, 224), color=(10, 20, 30)) -> bytes:
@@ -235,7 +235,7 @@ def test_hostile_entries_are_refused_and_nothing_is_written(tmp_path, prompts, c
     add, reason = HOSTILE[case]
     (tmp_path / "upload").mkdir()
     upload = hostile_zip(tmp_path / "upload" / "b.zip", add)
-    settings = Settings(
+    settings = SubmissionSettings(
         data_dir=str(tmp_path / "data"), prompt_count_check=False, database_url=None
     )
     from leaderboard import Store
@@ -255,17 +255,17 @@ def test_hostile_entries_are_refused_and_nothing_is_written(tmp_path, prompts, c
 
 def test_zip_limits(tmp_path, prompts):
     path = complete_zip(tmp_path / "b.zip")
-    few = Settings(max_zip_entries=10, prompt_count_check=False)
+    few = SubmissionSettings(max_zip_entries=10, prompt_count_check=False)
     report = validate(path, prompts, few)
     assert any("entries" in e and "HPS_MAX_ZIP_ENTRIES" in e for e in report.errors)
 
     big = tmp_path / "big.zip"
     random = np.random.default_rng(0).integers(0, 256, 1_300_000, dtype=np.uint8).tobytes()
     complete_zip(big, extra={"anime/blob.bin": random})
-    small = Settings(max_uncompressed_mb=1, prompt_count_check=False)
+    small = SubmissionSettings(max_uncompressed_mb=1, prompt_count_check=False)
     report = validate(big, prompts, small)
     assert any("HPS_MAX_UNCOMPRESSED_MB" in e for e in report.errors)
-    upload = Settings(max_upload_mb=1, prompt_count_check=False)
+    upload = SubmissionSettings(max_upload_mb=1, prompt_count_check=False)
     report = validate(big, prompts, upload)
     assert any("HPS_MAX_UPLOAD_MB" in e for e in report.errors)
 
@@ -299,7 +299,7 @@ def test_image_file_size_limit(tmp_path, prompts):
     path = complete_zip(
         tmp_path / "b.zip", extra={"anime/00000.png": big}, skip={"anime/00000.png"}
     )
-    report = validate(path, prompts, Settings(max_image_mb=1, prompt_count_check=False))
+    report = validate(path, prompts, SubmissionSettings(max_image_mb=1, prompt_count_check=False))
     assert any("anime/00000.png" in e and "HPS_MAX_IMAGE_MB" in e for e in report.errors)
 
 

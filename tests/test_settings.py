@@ -7,12 +7,13 @@ import re
 import pytest
 
 from scorer.errors import ConfigError
-from scorer.settings import SETTINGS, Settings
+from scorer.settings import ScorerSettings
 from tests.conftest import REPO
+from web.settings import AppSettings
 
 
 def test_defaults():
-    s = Settings.from_env({})
+    s = AppSettings.from_env({})
     assert s.version == "v2.1" and s.precision == "auto" and s.worker is True
     assert s.resolved_database_url.startswith("sqlite:///") and s.resolved_database_url.endswith(
         "data/leaderboard.db"
@@ -23,7 +24,7 @@ def test_defaults():
     "text,value", [("false", False), ("0", False), ("No", False), ("on", True)]
 )
 def test_booleans_parse_strictly(text, value):
-    assert Settings.from_env({"HPS_WORKER": text}).worker is value
+    assert AppSettings.from_env({"HPS_WORKER": text}).worker is value
 
 
 @pytest.mark.parametrize(
@@ -33,12 +34,25 @@ def test_booleans_parse_strictly(text, value):
 def test_bad_values_name_the_variable(env):
     ((name, raw),) = env.items()
     with pytest.raises(ConfigError) as info:
-        Settings.from_env(env)
+        AppSettings.from_env(env)
     assert name in str(info.value) and raw in str(info.value)
 
 
+def test_each_layer_declares_its_own_settings_once():
+    """Every setting is declared by exactly one package, which is the layer that uses it."""
+    owners = {s.field: s.package for s in AppSettings.declared()}
+    assert owners["version"] == owners["max_image_pixels"] == "scorer"
+    assert owners["database_url"] == "leaderboard"
+    assert owners["max_zip_entries"] == owners["job_lease_s"] == "submissions"
+    assert owners["host"] == owners["admin_token"] == "web"
+    assert len(owners) == len(AppSettings.declared())
+    # a lower layer's settings know nothing of the layers above it
+    assert "host" not in {s.field for s in ScorerSettings.declared()}
+    assert "database_url" not in {s.field for s in ScorerSettings.declared()}
+
+
 def test_replace_ignores_unset_flags():
-    s = Settings.from_env({"HPS_VERSION": "v2.0"})
+    s = AppSettings.from_env({"HPS_VERSION": "v2.0"})
     assert s.replace(version=None).version == "v2.0"
     assert s.replace(version="v2.1").version == "v2.1"
 
@@ -55,8 +69,9 @@ TEST_VARIABLES = {
 def test_readme_documents_every_setting():
     readme = (REPO / "README.md").read_text()
     table = readme.split("<!-- settings:begin -->")[1].split("<!-- settings:end -->")[0]
-    declared = {s.env for s in SETTINGS}
-    assert re.findall(r"^\| `(HPS_[A-Z_]+)`", table, flags=re.M) == [s.env for s in SETTINGS]
+    settings = AppSettings.declared()
+    declared = {s.env for s in settings}
+    assert re.findall(r"^\| `(HPS_[A-Z_]+)`", table, flags=re.M) == [s.env for s in settings]
     mentioned = set(re.findall(r"`(HPS_[A-Z_]+)`", readme))
     assert mentioned - declared - TEST_VARIABLES == set(), "README names settings that do not exist"
 
@@ -64,7 +79,7 @@ def test_readme_documents_every_setting():
 def test_checkpoint_belongs_to_its_version_only(tiny_checkpoint, tmp_path):
     from submissions.submit import expected_checkpoint_sha256
 
-    s = Settings(version="v2.1", checkpoint=str(tiny_checkpoint[0]))
+    s = ScorerSettings(version="v2.1", checkpoint=str(tiny_checkpoint[0]))
     assert s.for_version("v2.1") is s
     assert s.for_version("v2.0").checkpoint is None
     assert len(expected_checkpoint_sha256(s, "v2.1")) == 64

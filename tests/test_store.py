@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from leaderboard import InvalidTransition, Store, SubmissionNotFound
 from leaderboard import models as m
-from leaderboard.db import utcnow
+from leaderboard.models import utcnow
 from leaderboard.seed import SEED_FILE
 from scorer.errors import CheckpointError, ConfigError
 from scorer.prompts import load_prompt_sets

@@ -25,7 +25,6 @@ LEASE_S = 2
 def worker_env(settings, batch: int = BATCH, **extra) -> dict:
     env = dict(os.environ)
     env.update(
-        PYTHONPATH=str(REPO),
         HF_HUB_OFFLINE="1",
         HPS_DATA_DIR=settings.data_dir,
         HPS_DATABASE_URL=settings.database_url,

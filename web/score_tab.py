@@ -10,11 +10,11 @@ import gradio as gr
 import pandas as pd
 
 from scorer.errors import ConfigError
+from scorer.pool import ScorerPool
 from scorer.settings import VERSIONS
 
 from . import texts
 from .errors import user_errors
-from .scorers import ScorerPool
 
 SCORING = "scoring"  # concurrency group: live requests run one at a time
 

@@ -12,15 +12,17 @@ import threading
 
 import gradio as gr
 
+from leaderboard import Store
 from scorer.errors import HPSError
-from scorer.settings import Settings
+from scorer.pool import ScorerLoader, ScorerPool
+from submissions import Worker
 
 from . import texts
 from .context import AppContext
 from .leaderboard_tab import build_leaderboard_tab
 from .model_tab import build_head_to_head_tab, build_model_tab
 from .score_tab import build_compare_tab, build_score_tab, scorer_status
-from .scorers import ScorerLoader, ScorerPool
+from .settings import AppSettings
 from .submit_tab import build_submit_tab
 
 log = logging.getLogger(__name__)
@@ -31,17 +33,15 @@ CSS = """
 
 
 def create_app(
-    settings: Settings,
+    settings: AppSettings,
     *,
     scorer_loader: ScorerLoader | None = None,
-    store=None,
+    store: Store | None = None,
     pool: ScorerPool | None = None,
 ) -> gr.Blocks:
     """Build the web app. ``store``: a ``leaderboard.Store`` (opened from ``settings`` when
-    omitted); ``scorer_loader``: Settings -> HPSScorer (default: the real checkpoint loader)."""
+    omitted); ``scorer_loader``: settings -> HPSScorer (default: the real checkpoint loader)."""
     if store is None:
-        from leaderboard import Store
-
         store = Store.open(settings)
     ctx = AppContext(settings, pool or ScorerPool(settings, scorer_loader), store)
     with gr.Blocks(title=texts.TITLE, analytics_enabled=False) as demo:
@@ -73,7 +73,7 @@ def create_app(
     return demo
 
 
-def launch_kwargs(settings: Settings) -> dict:
+def launch_kwargs(settings: AppSettings) -> dict:
     """Arguments of ``Blocks.launch`` that follow from the settings."""
     return {
         "server_name": settings.host,
@@ -86,8 +86,6 @@ def launch_kwargs(settings: Settings) -> dict:
 
 def start_worker(ctx: AppContext) -> tuple[threading.Thread, threading.Event]:
     """One in-process scoring worker thread; it claims one job at a time."""
-    from submissions import Worker
-
     stop = threading.Event()
     worker = Worker(ctx.store, ctx.settings, ctx.pool)
     thread = threading.Thread(
@@ -115,12 +113,10 @@ def preload(pool: ScorerPool, version: str) -> threading.Thread:
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     try:
-        settings = Settings.from_env()
+        settings = AppSettings.from_env()
     except HPSError as exc:
         raise SystemExit(f"error: {exc}") from None
     settings.data_path.mkdir(parents=True, exist_ok=True)
-    from leaderboard import Store
-
     store = Store.open(settings)
     demo = create_app(settings, store=store)
     ctx = demo.hps_context

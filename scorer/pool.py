@@ -10,17 +10,17 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 
-from scorer.errors import HPSError
-from scorer.model import HPSScorer, load_scorer_from_settings
-from scorer.settings import Settings
+from .errors import HPSError
+from .model import HPSScorer, load_scorer_from_settings
+from .settings import ScorerSettings
 
-ScorerLoader = Callable[[Settings], HPSScorer]
+ScorerLoader = Callable[[ScorerSettings], HPSScorer]
 
 
 class ScorerPool:
     """version -> HPSScorer, loaded on first use; thread-safe."""
 
-    def __init__(self, settings: Settings, loader: ScorerLoader | None = None) -> None:
+    def __init__(self, settings: ScorerSettings, loader: ScorerLoader | None = None) -> None:
         self.settings = settings
         self._loader = loader or load_scorer_from_settings
         self._lock = threading.Lock()

@@ -14,6 +14,7 @@ import pandas as pd
 from scorer.errors import ConfigError
 from scorer.protocol import STYLES
 from scorer.settings import VERSIONS
+from submissions import SubmissionRejected, submit
 
 from . import texts
 from .admin import admin_action
@@ -54,8 +55,6 @@ def submit_upload(
 ) -> dict:
     """Validate and queue; returns ``{"ok", "submission_id", "status", "duplicate",
     "report", "report_text"}``. A rejected upload is a result (its report), not an error."""
-    from submissions import SubmissionRejected, submit
-
     has_folders = any(folders.values())
     if not zip_file and not has_folders:
         raise ConfigError(texts.NO_UPLOAD)

@@ -5,16 +5,16 @@ from __future__ import annotations
 import hmac
 
 from scorer.errors import ConfigError, HPSError
-from scorer.settings import Settings
 
 from . import texts
+from .settings import AppSettings
 
 
 class AdminDenied(HPSError, PermissionError):
     """Admin actions are off, or the token is wrong."""
 
 
-def check_token(settings: Settings, token: str | None) -> None:
+def check_token(settings: AppSettings, token: str | None) -> None:
     """Constant-time comparison with the configured token; off when none is configured."""
     if not settings.admin_token:
         raise AdminDenied(texts.ADMIN_OFF)
@@ -32,7 +32,7 @@ ACTIONS = {
 }
 
 
-def admin_action(store, settings: Settings, token: str | None, action: str, sid) -> str:
+def admin_action(store, settings: AppSettings, token: str | None, action: str, sid) -> str:
     check_token(settings, token)
     if sid is None or str(sid).strip() == "":
         raise ConfigError(texts.NO_SUBMISSION)

@@ -7,17 +7,18 @@ import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from leaderboard import Store
+from scorer.pool import ScorerPool
 from scorer.prompts import PromptSets, load_prompt_sets
-from scorer.settings import Settings
 
-from .scorers import ScorerPool
+from .settings import AppSettings
 
 
 @dataclass
 class AppContext:
-    settings: Settings
+    settings: AppSettings
     pool: ScorerPool
-    store: object  # leaderboard.Store
+    store: Store
     export_dir: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="hps-export-")))
     _prompts: PromptSets | None = None
     _prompts_lock: threading.Lock = field(default_factory=threading.Lock)

@@ -1,0 +1,30 @@
+"""The web app's settings: where it listens, its queue, admin access (on top of all below)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from scorer.settings import parse_bool, parse_optional_str, parse_positive_int, setting
+from submissions.settings import SubmissionSettings
+
+
+@dataclass(frozen=True)
+class AppSettings(SubmissionSettings):
+    worker: bool = setting(True, parse_bool, "Run one scoring worker inside the app process.")
+    host: str = setting("127.0.0.1", str.strip, "Address the web app listens on.")
+    port: int = setting(7860, parse_positive_int, "Port the web app listens on.")
+    admin_token: str | None = setting(
+        None,
+        parse_optional_str,
+        "Token that unlocks admin actions (hide, delete, rescore). Unset: admin actions are off.",
+    )
+    max_score_images: int = setting(
+        32,
+        parse_positive_int,
+        "Most images one live Score request may hold (live scoring runs one request at a time).",
+    )
+    queue_size: int = setting(
+        64,
+        parse_positive_int,
+        "Most requests the web app holds waiting in its queue; more are refused as busy.",
+    )
