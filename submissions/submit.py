@@ -17,6 +17,7 @@ from scorer.prompts import PromptSets, load_prompt_sets
 from scorer.protocol import STYLES
 from scorer.zoo import file_sha256, get_version, resolve_checkpoint
 
+from .hub import HubListing, fetch, is_hub_ref, listing_problems, resolve
 from .intake import intake
 from .report import SubmissionRejected, ValidationReport
 
@@ -70,6 +71,17 @@ def _check_text(label: str, value: str | None, *, required: bool = False) -> str
     return value
 
 
+def fetch_reference(reference: str, settings) -> tuple[HubListing, object]:
+    """Resolve a hub reference, apply the upload limits to its listing, then download it:
+    (listing, what intake reads). Raises SubmissionRejected before any download when a
+    limit is exceeded."""
+    listing = resolve(reference)
+    problems = listing_problems(listing, settings)
+    if problems:
+        raise SubmissionRejected(ValidationReport(str(listing.ref), errors=problems))
+    return listing, fetch(listing)
+
+
 def submit(
     store,
     path: str | os.PathLike,
@@ -83,7 +95,8 @@ def submit(
     settings=None,
     prompts: PromptSets | None = None,
 ) -> SubmitResult:
-    """Validate ``path`` (zip or folder) and queue it for scoring.
+    """Validate ``path`` (zip/tar archive, folder, or a hub reference
+    ``hf://datasets/<owner>/<name>[@<revision>][/<path>]``) and queue it for scoring.
 
     Raises SubmissionRejected (carrying the report) when it is invalid or incomplete
     without ``partial``. The images are copied to ``<data_dir>/submissions/<id>/``.
@@ -98,6 +111,9 @@ def submit(
     organisation = _check_text("organisation", organisation)
     notes = _check_text("notes", notes)
     prompts = prompts or load_benchmark_prompts(settings)
+    listing = None
+    if is_hub_ref(path):
+        listing, path = fetch_reference(str(path), settings)
 
     root = store.data_path / "submissions"
     root.mkdir(parents=True, exist_ok=True)

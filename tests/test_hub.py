@@ -1,0 +1,134 @@
+"""Submissions by hub reference, resolved by the real huggingface_hub from a cache the test
+lays out as the library does (HF_HOME, HF_HUB_OFFLINE=1): folders, zips, tars, hostile tars,
+missing paths and revisions, limits applied to the listing before any download."""
+
+from __future__ import annotations
+
+import tarfile
+
+import pytest
+
+from scorer.prompts import load_prompt_sets
+from scorer.protocol import STYLES
+from submissions import SubmissionRejected, validate
+from submissions.hub import HubReferenceError, parse_ref, resolve
+from submissions.settings import SubmissionSettings
+from submissions.submit import fetch_reference
+from tests.conftest import build_benchmark, write_prompts, zip_tree
+from tests.hubcache import commit_sha, folder_files, tar_bytes
+
+N = 4
+REPO = "someone/my-model-benchmark"
+
+
+@pytest.fixture
+def prompts(tmp_path):
+    return load_prompt_sets(write_prompts(tmp_path / "p.json", N), expect_count=False)
+
+
+@pytest.fixture
+def settings(tmp_path):
+    return SubmissionSettings(data_dir=str(tmp_path / "data"), prompt_count_check=False)
+
+
+@pytest.fixture
+def bench_files(tmp_path) -> dict[str, bytes]:
+    return folder_files(build_benchmark(tmp_path / "bench", N, size=(32, 32)))
+
+
+def check(reference: str, prompts, settings):
+    listing, fetched = fetch_reference(reference, settings)
+    return listing, validate(fetched, prompts, settings)
+
+
+def test_folder_reference_resolves_branch_to_commit(hub_cache, bench_files, prompts, settings):
+    files = {f"outputs/{k}": v for k, v in bench_files.items()}
+    files["README.md"] = b"not part of the submission"
+    sha = hub_cache.add_commit(REPO, files)
+    listing, report = check(f"hf://datasets/{REPO}/outputs", prompts, settings)
+    assert listing.sha == sha and not listing.is_archive
+    assert set(listing.files) == {p for p in files if p.startswith("outputs/")}
+    assert listing.pinned() == f"hf://datasets/{REPO}@{sha}/outputs"
+    assert report.ok and report.complete, report.as_text()
+    assert report.counts == {s: N for s in STYLES}
+
+
+def test_zip_and_tar_gz_archives_with_wrapping_folders(
+    hub_cache, tmp_path, bench_files, prompts, settings
+):
+    folder = build_benchmark(tmp_path / "z", N, size=(32, 32))
+    zipped = zip_tree(folder, tmp_path / "b.zip", prefix="my-model/").read_bytes()
+    # an archive that unpacks with an extra top-level folder above <abbr>/<style>/...
+    nested = tar_bytes({f"benchmark_imgs/XY/{k}": v for k, v in bench_files.items()})
+    plain = tar_bytes(bench_files, gz=False)
+    hub_cache.add_commit(REPO, {"sub/b.zip": zipped, "sub/b.tar.gz": nested, "sub/b.tar": plain})
+    for name in ("b.zip", "b.tar.gz", "b.tar"):
+        listing, report = check(f"hf://datasets/{REPO}/sub/{name}", prompts, settings)
+        assert listing.is_archive and list(listing.files) == [f"sub/{name}"]
+        assert report.ok and report.complete, (name, report.as_text())
+
+
+def test_hostile_tar_members_are_named(hub_cache, bench_files, prompts, settings):
+    link = tarfile.TarInfo("anime/00000.png")
+    link.type, link.linkname = tarfile.SYMTYPE, "/etc/passwd"
+    dev = tarfile.TarInfo("photo/null")
+    dev.type = tarfile.CHRTYPE
+    files = {k: v for k, v in bench_files.items() if k != "anime/00000.png"}
+    files["../escape.png"] = bench_files["anime/00001.png"]
+    hub_cache.add_commit(REPO, {"bad.tar.gz": tar_bytes(files, extra=(link, dev))})
+    _, report = check(f"hf://datasets/{REPO}/bad.tar.gz", prompts, settings)
+    assert not report.ok
+    text = report.as_text()
+    assert "'../escape.png': path with '..'" in text
+    assert "'anime/00000.png': symbolic link (to '/etc/passwd')" in text
+    assert "'photo/null': device or FIFO entry" in text
+    assert "images were not checked" in text
+
+
+def test_tar_bomb_stops_at_the_ratio_limit(hub_cache, prompts, settings):
+    bomb = tar_bytes({"anime/00000.png": bytes(8 * 1024 * 1024)})
+    hub_cache.add_commit(REPO, {"bomb.tar.gz": bomb})
+    _, report = check(f"hf://datasets/{REPO}/bomb.tar.gz", prompts, settings)
+    assert not report.ok and "compression ratio over the limit" in report.as_text()
+    assert not list((settings.data_path / "tmp").glob("*")), "the temporary tar is removed"
+
+
+def test_missing_path_and_revision_name_the_reference(hub_cache, bench_files, settings):
+    sha = hub_cache.add_commit(REPO, bench_files, refs=("main", "v1"))
+    with pytest.raises(HubReferenceError, match=r"no file or folder 'nope' in dataset"):
+        resolve(f"hf://datasets/{REPO}/nope")
+    with pytest.raises(HubReferenceError, match=r"revision 'v9' of dataset .* cannot be resolved"):
+        resolve(f"hf://datasets/{REPO}@v9")
+    missing_commit = commit_sha("never pushed")
+    with pytest.raises(HubReferenceError, match=f"commit {missing_commit[:12]}"):
+        resolve(f"hf://datasets/{REPO}@{missing_commit}")
+    with pytest.raises(HubReferenceError, match="cannot be resolved"):
+        resolve("hf://datasets/nobody/nothing")
+    # a tag and the commit itself pin the same bytes
+    assert resolve(f"hf://datasets/{REPO}@v1").sha == sha
+    assert resolve(f"hf://datasets/{REPO}@{sha}").sha == sha
+
+
+def test_references_that_are_not_dataset_paths():
+    with pytest.raises(HubReferenceError, match="only dataset references"):
+        parse_ref("hf://someone/a-model")
+    with pytest.raises(HubReferenceError, match="not a hub reference"):
+        parse_ref("hf://")
+    ref = parse_ref("hf://datasets/a/b@refs/pr/3/x/y.zip")
+    assert (ref.repo_id, ref.revision, ref.path) == ("a/b", "refs/pr/3", "x/y.zip")
+    assert ref.is_archive
+
+
+def test_limits_apply_to_the_listing_before_download(hub_cache, bench_files, tmp_path):
+    hub_cache.add_commit(REPO, {f"out/{k}": v for k, v in bench_files.items()})
+    few = SubmissionSettings(data_dir=str(tmp_path / "d"), max_zip_entries=5)
+    with pytest.raises(SubmissionRejected) as info:
+        fetch_reference(f"hf://datasets/{REPO}/out", few)
+    assert "HPS_MAX_ZIP_ENTRIES" in info.value.report.as_text()
+    assert info.value.report.source == f"hf://datasets/{REPO}/out"
+
+
+def test_a_plain_file_is_not_a_submission(hub_cache, bench_files):
+    hub_cache.add_commit(REPO, bench_files)
+    with pytest.raises(HubReferenceError, match="is a file, not a folder"):
+        resolve(f"hf://datasets/{REPO}/anime/00000.png")
