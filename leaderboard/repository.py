@@ -28,10 +28,12 @@ from .records import (
     InvalidTransition,
     LeaderboardRow,
     Progress,
+    Reproduction,
     SubmissionInfo,
     SubmissionNotFound,
     aware,
 )
+from .reproduction import reproductions
 from .seed import ensure_model
 from .settings import StoreSettings
 
@@ -73,8 +75,17 @@ class Store:
         get_version(version)  # an unknown version is a user error that lists the known ones
         with self.engine.connect() as conn:
             return build_leaderboard(
-                conn, version, include_partial=include_partial, verified_only=verified_only
+                conn,
+                version,
+                include_partial=include_partial,
+                verified_only=verified_only,
+                tolerance=self.settings.reproduced_within,
             )
+
+    def reproductions(self, version: str) -> list[Reproduction]:
+        """The published rows of one version that have a verified twin, with their
+        differences, in leaderboard order."""
+        return reproductions(self.leaderboard(version))
 
     # --- submissions ------------------------------------------------------------------
     def _info_query(self):

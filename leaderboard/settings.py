@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from scorer.settings import ScorerSettings, parse_optional_str, setting
+from scorer.settings import (
+    ScorerSettings,
+    parse_non_negative_float,
+    parse_optional_str,
+    setting,
+)
+
+from .records import DEFAULT_TOLERANCE
 
 
 @dataclass(frozen=True)
@@ -14,6 +21,12 @@ class StoreSettings(ScorerSettings):
         parse_optional_str,
         "SQLAlchemy URL. Unset: SQLite file `<data_dir>/leaderboard.db`. Postgres: "
         "`postgresql+psycopg://user:pass@host/db`.",
+    )
+    reproduced_within: float = setting(
+        DEFAULT_TOLERANCE,
+        parse_non_negative_float,
+        "A verified twin of a published (reported) row is marked reproduced when every "
+        "style mean is within this of the published one.",
     )
 
     @property
