@@ -14,6 +14,7 @@ from .errors import PromptSetError
 from .protocol import PROMPTS_PER_STYLE, STYLES
 
 HUB_DATASET = "zhwang/HPDv2"
+HUB_FOLDER = "benchmark"
 
 
 @dataclass(frozen=True)
@@ -43,7 +44,7 @@ def load_prompt_sets(source: str | Path | None = None, *, expect_count: bool = T
     """
     if source is None:
         styles = _from_hub()
-        label = f"hub dataset {HUB_DATASET}"
+        label = f"hub dataset {HUB_DATASET} ({HUB_FOLDER}/<style>.json)"
     else:
         path = Path(source).expanduser()
         label = str(path)
@@ -92,26 +93,39 @@ def _validate(styles: dict, label: str, expect_count: bool) -> dict[str, list[st
 
 
 def _from_hub() -> dict[str, list[str]]:
-    try:
-        from huggingface_hub import hf_hub_download
+    """``benchmark/<style>.json`` of the hub dataset, through huggingface_hub's cache (so
+    offline, ``HF_HUB_OFFLINE=1``, from the cache alone)."""
+    from huggingface_hub import hf_hub_download
+    from huggingface_hub.errors import EntryNotFoundError
 
-        return {
-            style: _read_json(
-                Path(
-                    hf_hub_download(
-                        repo_id=HUB_DATASET,
-                        filename=f"benchmark/{style}.json",
-                        repo_type="dataset",
-                    )
-                )
-            )
-            for style in STYLES
-        }
-    except PromptSetError:
-        raise
-    except Exception as exc:
-        raise PromptSetError(
-            f"benchmark prompts: hub download from dataset {HUB_DATASET} failed "
-            f"({type(exc).__name__}). Set HPS_PROMPTS (or --prompts) to a combined "
-            "{style: [prompts]} JSON or a folder of <style>.json files."
-        ) from exc
+    styles = {}
+    for style in STYLES:
+        filename = f"{HUB_FOLDER}/{style}.json"
+        try:
+            path = hf_hub_download(repo_id=HUB_DATASET, filename=filename, repo_type="dataset")
+        except EntryNotFoundError as exc:  # also LocalEntryNotFoundError: not in the cache
+            raise PromptSetError(
+                f"benchmark prompts: {filename} is not in hub dataset {HUB_DATASET} "
+                f"({_hub_reason(exc)}). {_PROMPTS_HINT}"
+            ) from exc
+        except Exception as exc:
+            raise PromptSetError(
+                f"benchmark prompts: hub download of {filename} from dataset {HUB_DATASET} "
+                f"failed ({type(exc).__name__}). {_PROMPTS_HINT}"
+            ) from exc
+        styles[style] = _read_json(Path(path))
+    return styles
+
+
+_PROMPTS_HINT = (
+    "Set HPS_PROMPTS (or --prompts) to a combined {style: [prompts]} JSON or a folder of "
+    "<style>.json files."
+)
+
+
+def _hub_reason(exc: Exception) -> str:
+    from huggingface_hub import constants
+
+    if constants.is_offline_mode():
+        return "offline, HF_HUB_OFFLINE=1: not in the local hub cache under HF_HOME"
+    return type(exc).__name__
