@@ -133,6 +133,18 @@ class SubmissionInfo:
     started_at: datetime | None = None
     folder: str | None = None
     software: dict = field(default_factory=dict)
+    # submitted by hub reference: dataset, path and the commit sha it was fetched at
+    hub_repo: str | None = None
+    hub_path: str | None = None
+    hub_revision: str | None = None
+
+    @property
+    def hub_reference(self) -> str | None:
+        """``hf://datasets/<repo>@<sha>/<path>``: the same bytes, for anyone."""
+        if not self.hub_repo:
+            return None
+        path = f"/{self.hub_path}" if self.hub_path else ""
+        return f"hf://datasets/{self.hub_repo}@{self.hub_revision}{path}"
 
 
 @dataclass(frozen=True)

@@ -116,6 +116,9 @@ class Store:
             started_at=aware(r["started_at"]),
             folder=r["folder"],
             software=json.loads(r["software_json"]) if r["software_json"] else {},
+            hub_repo=r["hub_repo"],
+            hub_path=r["hub_path"],
+            hub_revision=r["hub_revision"],
         )
 
     def get_submission(self, submission_id: int) -> SubmissionInfo:
@@ -286,11 +289,13 @@ class Store:
         organisation: str | None = None,
         notes: str | None = None,
         place: Callable[[int], None] | None = None,
+        hub: tuple[str, str, str] | None = None,
     ) -> tuple[int, bool]:
         """Insert a queued submission; returns (id, duplicate). Identical content (hash,
         version, checkpoint) returns the existing id with duplicate=True. ``place(id)`` runs
         inside the transaction (it moves the images into the submission's folder): if it
-        fails, nothing is stored."""
+        fails, nothing is stored. ``hub``: (dataset, path, commit sha) of a submission by
+        hub reference."""
         values = dict(
             model=model,
             version=version,
@@ -304,6 +309,7 @@ class Store:
             organisation=organisation,
             notes=notes,
             place=place,
+            hub=hub,
         )
         try:
             return self._create_submission(**values)
@@ -329,6 +335,7 @@ class Store:
         organisation,
         notes,
         place,
+        hub,
     ) -> tuple[int, bool]:
         s = m.submissions
         with self.writer.begin() as conn:
@@ -359,6 +366,7 @@ class Store:
                     images_done=0,
                     attempts=0,
                     created_at=now,
+                    **dict(zip(("hub_repo", "hub_path", "hub_revision"), hub or ())),
                 )
                 .returning(s.c.id)
             ).scalar_one()

@@ -167,6 +167,7 @@ def _status(store: Store, settings: SubmissionSettings, args) -> int:
                         "rate_per_s": progress.rate_per_s,
                         "eta_s": progress.eta_s,
                         "error": info.error,
+                        "hub_reference": info.hub_reference,
                     },
                     indent=2,
                 )
@@ -176,6 +177,8 @@ def _status(store: Store, settings: SubmissionSettings, args) -> int:
         eta = f", ETA {progress.eta_s:.0f}s" if progress.eta_s else ""
         print(f"#{info.id} {info.model} ({info.version}): {info.status}")
         print(f"  {progress.done}/{progress.total} images{rate}{eta}")
+        if info.hub_reference:
+            print(f"  from {info.hub_reference}")
         if info.partial:
             print("  partial: shown as partial, never ranked")
         if info.error:

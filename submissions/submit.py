@@ -145,6 +145,7 @@ def submit(
             organisation=organisation,
             notes=notes,
             place=place,
+            hub=(listing.ref.repo_id, listing.ref.path, listing.sha) if listing else None,
         )
     finally:
         if staging.exists():

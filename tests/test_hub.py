@@ -10,7 +10,7 @@ import pytest
 
 from scorer.prompts import load_prompt_sets
 from scorer.protocol import STYLES
-from submissions import SubmissionRejected, validate
+from submissions import SubmissionRejected, submit, validate
 from submissions.hub import HubReferenceError, parse_ref, resolve
 from submissions.settings import SubmissionSettings
 from submissions.submit import fetch_reference
@@ -132,3 +132,21 @@ def test_a_plain_file_is_not_a_submission(hub_cache, bench_files):
     hub_cache.add_commit(REPO, bench_files)
     with pytest.raises(HubReferenceError, match="is a file, not a folder"):
         resolve(f"hf://datasets/{REPO}/anime/00000.png")
+
+
+def test_submission_records_repo_path_and_commit(hub_cache, bench_files, store, tmp_path):
+    prompts = load_prompt_sets(write_prompts(tmp_path / "p12.json", N), expect_count=False)
+    sha = hub_cache.add_commit(REPO, {f"out/{k}": v for k, v in bench_files.items()}, refs=("v1",))
+    result = submit(store, f"hf://datasets/{REPO}@v1/out", model="hub model", prompts=prompts)
+    info = store.get_submission(result.submission_id)
+    assert (info.hub_repo, info.hub_path, info.hub_revision) == (REPO, "out", sha)
+    assert info.hub_reference == f"hf://datasets/{REPO}@{sha}/out"
+    assert info.status == "queued" and info.images_total == 4 * N
+    stored = sorted(
+        p.relative_to(store.submission_folder(info.id)).as_posix()
+        for p in store.submission_folder(info.id).rglob("*.png")
+    )
+    assert stored == sorted(bench_files)
+    # the same bytes by another reference (the commit itself) are the same submission
+    again = submit(store, info.hub_reference, model="hub model", prompts=prompts)
+    assert again.duplicate and again.submission_id == info.id
