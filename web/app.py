@@ -21,6 +21,7 @@ from . import texts
 from .context import AppContext
 from .leaderboard_tab import build_leaderboard_tab
 from .model_tab import build_head_to_head_tab, build_model_tab
+from .reproduction_tab import build_reproduction_tab
 from .score_tab import build_compare_tab, build_score_tab, scorer_status
 from .settings import AppSettings
 from .submit_tab import build_submit_tab
@@ -59,6 +60,8 @@ def create_app(
                 build_model_tab(ctx, demo)
             with gr.Tab(texts.TAB_HEAD_TO_HEAD, id="h2h"):
                 build_head_to_head_tab(ctx, demo)
+            with gr.Tab(texts.TAB_REPRODUCTION, id="reproduction"):
+                build_reproduction_tab(ctx, demo)
             with gr.Tab(texts.TAB_ABOUT, id="about"):
                 gr.Markdown(texts.ABOUT)
         demo.load(
