@@ -123,7 +123,7 @@ REPRODUCED = "✔ reproduced"
 NOT_REPRODUCED = "⚠ differs"
 WORST = " (most: {style} {diff:+.2f})"
 REPRO_DIFF = "{column} {diff}"
-REPRO_CELL = "{mark} · verified − reported: {diffs}"
+REPRO_CELL = "{mark} · Δ {diffs}"  # Δ = verified − reported
 PAIR_CELL = "{reported} → {verified} ({diff})"
 REPRO_INTRO = (
     "Each **reported** row (the figures published by the HPS v2 authors) beside its "
