@@ -96,7 +96,8 @@ COMPARE_VERDICT = (
 LB_INTRO = (
     "Mean ± std per style, in the official protocol (chunks of 80 prompts; std of the chunk "
     "means). **reported**: numbers published by the HPS v2 authors; **verified**: images "
-    "scored here. Versions are never mixed: switch between them above the table."
+    "scored here. Versions are never mixed: switch between them above the table. "
+    "*reproduction*: a published row and its verified twin, Δ = verified − reported."
 )
 LABEL_SEARCH = "Search models"
 PLACEHOLDER_SEARCH = "part of a model name"
