@@ -73,15 +73,21 @@ def test_hostile_tar_members_are_named(hub_cache, bench_files, prompts, settings
     link.type, link.linkname = tarfile.SYMTYPE, "/etc/passwd"
     dev = tarfile.TarInfo("photo/null")
     dev.type = tarfile.CHRTYPE
-    files = {k: v for k, v in bench_files.items() if k != "anime/00000.png"}
+    hard = tarfile.TarInfo("paintings/00000.png")
+    hard.type, hard.linkname = tarfile.LNKTYPE, "anime/00001.png"
+    linked = ("anime/00000.png", "paintings/00000.png")
+    files = {k: v for k, v in bench_files.items() if k not in linked}
     files["../escape.png"] = bench_files["anime/00001.png"]
-    hub_cache.add_commit(REPO, {"bad.tar.gz": tar_bytes(files, extra=(link, dev))})
+    files["/etc/cron.d/x.png"] = bench_files["anime/00001.png"]
+    hub_cache.add_commit(REPO, {"bad.tar.gz": tar_bytes(files, extra=(link, dev, hard))})
     _, report = check(f"hf://datasets/{REPO}/bad.tar.gz", prompts, settings)
     assert not report.ok
     text = report.as_text()
     assert "'../escape.png': path with '..'" in text
     assert "'anime/00000.png': symbolic link (to '/etc/passwd')" in text
     assert "'photo/null': device or FIFO entry" in text
+    assert "'paintings/00000.png': hard link (to 'anime/00001.png')" in text
+    assert "'/etc/cron.d/x.png': absolute path" in text
     assert "images were not checked" in text
 
 
