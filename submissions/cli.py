@@ -222,7 +222,7 @@ def _reproduce(store: Store, settings: SubmissionSettings, args) -> int:
     ids = {q.result.submission_id for q in queued if q.result is not None}
     if not args.no_wait:
         worker = Worker(store, settings)  # one scorer for every model
-        while any(store.get_submission(i).status not in FINAL for i in ids):
+        while any(store.get_submission(i).status not in m.FINISHED for i in ids):
             if not worker.run_once():
                 threading.Event().wait(settings.worker_poll_s)
     pairs = [r for r in store.reproductions(version) if r.submission_id in ids]
@@ -231,7 +231,7 @@ def _reproduce(store: Store, settings: SubmissionSettings, args) -> int:
     else:
         _print_pairs(pairs)
     failed = any(q.error for q in queued) or any(
-        store.get_submission(i).status == "failed" for i in ids
+        store.get_submission(i).status == m.FAILED for i in ids
     )
     return 1 if failed else 0
 
