@@ -112,11 +112,14 @@ def offline() -> bool:
     return constants.is_offline_mode()
 
 
-def resolve(ref: HubRef | str) -> HubListing:
-    """Pin the reference's revision to a commit sha and list its files with their sizes."""
+def resolve(ref: HubRef | str, *, max_files: int | None = None) -> HubListing:
+    """Pin the reference's revision to a commit sha and list its files with their sizes.
+    With ``max_files``, listing stops at one file more (the entry limit is then exceeded:
+    a huge folder is not listed in full to be refused)."""
     ref = parse_ref(ref) if isinstance(ref, str) else ref
     sha = resolve_revision(ref)
-    files = _list_cached(ref, sha) if offline() else _list_online(ref, sha)
+    limit = None if max_files is None else max_files + 1
+    files = _list_cached(ref, sha, limit) if offline() else _list_online(ref, sha, limit)
     is_archive = ref.is_archive and len(files) == 1 and ref.path in files
     if not is_archive and ref.path in files:
         raise HubReferenceError(
@@ -166,7 +169,7 @@ def snapshot_folder(repo_id: str, sha: str) -> Path:
     )
 
 
-def _list_cached(ref: HubRef, sha: str) -> dict[str, int]:
+def _list_cached(ref: HubRef, sha: str, limit: int | None) -> dict[str, int]:
     """Names and sizes from the cached snapshot (what an offline fetch can return)."""
     snapshot = snapshot_folder(ref.repo_id, sha)
     if not snapshot.is_dir():
@@ -186,10 +189,12 @@ def _list_cached(ref: HubRef, sha: str) -> dict[str, int]:
             full = Path(dirpath) / name
             rel = full.relative_to(snapshot).as_posix()
             files[rel] = full.stat().st_size  # snapshot entries link to blobs: follow them
+            if limit is not None and len(files) >= limit:
+                return files
     return files
 
 
-def _list_online(ref: HubRef, sha: str) -> dict[str, int]:
+def _list_online(ref: HubRef, sha: str, limit: int | None) -> dict[str, int]:
     api = HfApi()
     try:
         if ref.path:
@@ -201,7 +206,13 @@ def _list_online(ref: HubRef, sha: str) -> dict[str, int]:
         tree = api.list_repo_tree(
             ref.repo_id, ref.path or None, recursive=True, revision=sha, repo_type=REPO_TYPE
         )
-        return {e.path: int(e.size) for e in tree if isinstance(e, RepoFile)}
+        files: dict[str, int] = {}
+        for entry in tree:  # paged: stop asking for pages once over the limit
+            if isinstance(entry, RepoFile):
+                files[entry.path] = int(entry.size)
+                if limit is not None and len(files) >= limit:
+                    break
+        return files
     except EntryNotFoundError:
         raise HubReferenceError(_missing(ref, sha)) from None
     except HfHubHTTPError as exc:
@@ -226,8 +237,8 @@ def listing_problems(listing: HubListing, settings) -> list[str]:
         return problems
     if len(listing.files) > settings.max_zip_entries:
         problems.append(
-            f"{label}: the folder holds {len(listing.files):,} files, over the limit of "
-            f"{settings.max_zip_entries:,} (HPS_MAX_ZIP_ENTRIES)"
+            f"{label}: the folder holds more than {settings.max_zip_entries:,} files, the "
+            "limit (HPS_MAX_ZIP_ENTRIES)"
         )
     if listing.total > settings.max_uncompressed_mb * MIB:
         problems.append(

@@ -75,7 +75,7 @@ def fetch_reference(reference: str, settings) -> tuple[HubListing, object]:
     """Resolve a hub reference, apply the upload limits to its listing, then download it:
     (listing, what intake reads). Raises SubmissionRejected before any download when a
     limit is exceeded."""
-    listing = resolve(reference)
+    listing = resolve(reference, max_files=settings.max_zip_entries)
     problems = listing_problems(listing, settings)
     if problems:
         raise SubmissionRejected(ValidationReport(str(listing.ref), errors=problems))

@@ -130,8 +130,22 @@ def test_limits_apply_to_the_listing_before_download(hub_cache, bench_files, tmp
     few = SubmissionSettings(data_dir=str(tmp_path / "d"), max_zip_entries=5)
     with pytest.raises(SubmissionRejected) as info:
         fetch_reference(f"hf://datasets/{REPO}/out", few)
-    assert "HPS_MAX_ZIP_ENTRIES" in info.value.report.as_text()
+    assert "more than 5 files, the limit (HPS_MAX_ZIP_ENTRIES)" in info.value.report.as_text()
     assert info.value.report.source == f"hf://datasets/{REPO}/out"
+    assert len(resolve(f"hf://datasets/{REPO}/out", max_files=5).files) == 6  # listing stopped
+    big = SubmissionSettings(data_dir=str(tmp_path / "d"), max_image_mb=1, max_upload_mb=1)
+    two_mib = bytes(2 * 1024 * 1024)
+    hub_cache.add_commit(REPO, {"huge/anime/00000.png": two_mib, "a.zip": two_mib}, refs=("big",))
+    with pytest.raises(SubmissionRejected) as info:
+        fetch_reference(f"hf://datasets/{REPO}@big/a.zip", big)
+    assert "the archive is 2 MiB, over the limit of 1 MiB (HPS_MAX_UPLOAD_MB)" in str(
+        info.value.report.as_text()
+    )
+    with pytest.raises(SubmissionRejected) as info:
+        fetch_reference(f"hf://datasets/{REPO}@big/huge", big)
+    assert "'huge/anime/00000.png': 2.0 MiB is over the image file limit" in str(
+        info.value.report.as_text()
+    )
 
 
 def test_a_plain_file_is_not_a_submission(hub_cache, bench_files):
