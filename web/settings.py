@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from scorer.settings import parse_bool, parse_optional_str, parse_positive_int, setting
+from scorer.settings import (
+    parse_bool,
+    parse_optional_str,
+    parse_positive_float,
+    parse_positive_int,
+    setting,
+)
 from submissions.settings import SubmissionSettings
 
 
@@ -27,4 +33,9 @@ class AppSettings(SubmissionSettings):
         64,
         parse_positive_int,
         "Most requests the web app holds waiting in its queue; more are refused as busy.",
+    )
+    export_max_age_s: float = setting(
+        3600.0,
+        parse_positive_float,
+        "Seconds an exported CSV is kept for download; older exports are deleted.",
     )
