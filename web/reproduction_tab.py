@@ -13,7 +13,7 @@ import plotly.graph_objects as go
 from leaderboard.records import REPRODUCTION_COLUMNS, Reproduction
 from scorer.settings import VERSIONS
 from scorer.zoo import get_version
-from submissions.reproduce import published_models, queue_reproductions, select_models
+from submissions import published_models, queue_reproductions, select_models
 
 from . import texts
 from .admin import check_token
