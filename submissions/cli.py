@@ -54,7 +54,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--version", choices=VERSIONS, help="HPS version (default HPS_VERSION)")
     which = p.add_mutually_exclusive_group(required=True)
     which.add_argument(
-        "--model", action="append", help="published model name or archive abbreviation (repeat)"
+        "--model",
+        action="extend",
+        nargs="+",
+        help="published model names or archive abbreviations (one or more; may repeat)",
     )
     which.add_argument("--all", action="store_true", help="every published model of the version")
     p.add_argument("--revision", help="dataset revision (default: its main branch)")

@@ -113,7 +113,7 @@ def cli_env(tmp_path, monkeypatch, tiny_checkpoint):
 
 
 def test_reproduce_two_published_models(published_dataset, cli_env, tiny_scorer, tmp_path, capsys):
-    assert main(["reproduce", "--version", "v2.1", "--model", "GLIDE", "--model", "Laf"]) == 0
+    assert main(["reproduce", "--version", "v2.1", "--model", "GLIDE", "Laf"]) == 0
     out = capsys.readouterr().out
     assert "GLIDE (v2.1" in out and "LAFITE (v2.1" in out and "DIFFERS" in out
 
