@@ -170,3 +170,16 @@ def test_submission_records_repo_path_and_commit(hub_cache, bench_files, store, 
     # the same bytes by another reference (the commit itself) are the same submission
     again = submit(store, info.hub_reference, model="hub model", prompts=prompts)
     assert again.duplicate and again.submission_id == info.id
+
+
+def test_cli_names_a_bad_reference_in_one_line(hub_cache, tmp_path, monkeypatch, capsys):
+    from submissions.cli import main
+
+    monkeypatch.setenv("HPS_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("HPS_PROMPTS", str(write_prompts(tmp_path / "p.json", N)))
+    monkeypatch.setenv("HPS_PROMPT_COUNT_CHECK", "false")
+    monkeypatch.delenv("HPS_DATABASE_URL", raising=False)
+    assert main(["submit", f"hf://datasets/{REPO}@v2/out", "--model", "m"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0
+    assert err.startswith(f"error: hf://datasets/{REPO}@v2/out: revision 'v2' of dataset")
