@@ -187,7 +187,7 @@ def run_benchmark(
 
     def load(item: Item) -> torch.Tensor | HPSError:
         try:
-            return scorer.preprocess(item.path, str(item.path))
+            return scorer.preprocess(item.path, str(item.path), check_extension=True)
         except HPSError as exc:  # reported, recorded as None
             return exc
 

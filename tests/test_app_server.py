@@ -184,3 +184,76 @@ def test_python_app_py_refuses_a_bad_setting(tmp_path):
     )
     assert done.returncode != 0
     assert "HPS_PORT='seventy'" in done.stderr
+
+
+def tricky_images(folder) -> dict[str, object]:
+    """Files whose decoding matters: 16-bit PNG, CMYK JPEG, palette PNG with transparency
+    (all scorable), an animated GIF and a 40000x1 strip (both refused)."""
+    import numpy as np
+    from PIL import Image
+
+    rng = np.random.default_rng(7)
+    folder.mkdir(parents=True, exist_ok=True)
+    out = {}
+    values = rng.integers(0, 65536, size=(48, 64), dtype=np.uint16)
+    Image.fromarray(values).save(out.setdefault("grey16", folder / "grey16.png"))
+    cmyk = Image.fromarray(rng.integers(0, 256, (40, 56, 4), dtype=np.uint8), mode="CMYK")
+    cmyk.save(out.setdefault("cmyk", folder / "cmyk.jpg"), quality=90)
+    palette = Image.fromarray(rng.integers(0, 256, (50, 30, 3), dtype=np.uint8)).quantize(16)
+    palette.save(out.setdefault("palette", folder / "palette.png"), transparency=0)
+    frames = [Image.new("RGB", (40, 30), c) for c in ((255, 0, 0), (0, 0, 255))]
+    gif = out.setdefault("gif", folder / "anim.gif")
+    frames[0].save(gif, save_all=True, append_images=frames[1:])
+    Image.new("RGB", (40_000, 1), (9, 9, 9)).save(out.setdefault("thin", folder / "thin.png"))
+    return out
+
+
+def test_score_compare_and_cli_score_the_same_bytes(server, tmp_path, tiny_checkpoint):
+    """The same file gives the same score through /score, /compare and ``python -m scorer``;
+    what one refuses, all refuse, with the same reason."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    from tests.conftest import REPO
+
+    _, client = server
+    images = tricky_images(tmp_path / "tricky")
+    ckpt, arch = tiny_checkpoint
+    prompt = "a red square"
+    flags = ["--checkpoint", str(ckpt), "--arch", str(arch), "--device", "cpu"]
+    flags += ["--precision", "fp32", "--json"]
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "HPS_DATA_DIR": str(tmp_path / "cli")}
+
+    def cli(path):
+        return subprocess.run(
+            [sys.executable, "-m", "scorer", "score", str(path), "--prompt", prompt, *flags],
+            cwd=REPO, env=env, capture_output=True, text=True, timeout=300,
+        )  # fmt: skip
+
+    reference = images["palette"]
+    for key in ("grey16", "cmyk", "palette"):
+        path = images[key]
+        *_, scored, _ = client.predict([handle_file(str(path))], prompt, "v2.1", api_name="/score")
+        *_, compared, _ = client.predict(
+            handle_file(str(path)), handle_file(str(reference)), prompt, "v2.1",
+            api_name="/compare",
+        )  # fmt: skip
+        done = cli(path)
+        assert done.returncode == 0, done.stderr
+        from_cli = json.loads(done.stdout)["scores"][0]
+        assert scored["scores"][0] == pytest.approx(from_cli, abs=1e-4), key
+        assert compared["score_a"] == pytest.approx(from_cli, abs=1e-4), key
+    for key, reason in (("gif", "the file is GIF"), ("thin", "40000x1 is too thin")):
+        path = images[key]
+        with pytest.raises(Exception, match=reason):
+            client.predict([handle_file(str(path))], prompt, "v2.1", api_name="/score")
+        with pytest.raises(Exception, match=reason):
+            client.predict(
+                handle_file(str(path)), handle_file(str(reference)), prompt, "v2.1",
+                api_name="/compare",
+            )  # fmt: skip
+        done = cli(path)
+        assert done.returncode == 2 and reason in done.stderr
+        assert len(done.stderr.strip().splitlines()) == 2  # the "ready" line and the error
