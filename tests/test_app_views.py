@@ -173,7 +173,7 @@ def test_model_view_of_verified_and_reported_rows(ctx, tmp_path):
     score_all(ctx)
     choices = dict((v, label) for label, v in model_choices(ctx.store.leaderboard("v2.1")))
     assert f"v:{sid}" in choices and any(v.startswith("r:") for v in choices)
-    header, details, styles, best, worst = model_view(ctx, "v2.1", f"v:{sid}")
+    header, link, details, styles, best, worst = model_view(ctx, "v2.1", f"v:{sid}")
     assert "\\*\\*bold\\*\\*" in header
     assert f"{texts.LABEL_NOTES}: n" in details.splitlines()
     assert "Precision: fp32" in details
@@ -188,7 +188,7 @@ def test_model_view_of_verified_and_reported_rows(ctx, tmp_path):
     top = best.iloc[0]
     assert top["prompt"] == prompts[top["style"]][top["index"]]
     reported = next(v for v in choices if v.startswith("r:"))
-    header, details, styles, best, worst = model_view(ctx, "v2.1", reported)
+    header, link, details, styles, best, worst = model_view(ctx, "v2.1", reported)
     assert texts.MODEL_REPORTED_ONLY in header and best is None
 
 

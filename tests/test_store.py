@@ -348,3 +348,75 @@ def test_stale_staging_folders_are_removed(tmp_path, store, prompts):
     os.utime(old, (two_days_ago, two_days_ago))
     do_submit(store, build_benchmark(tmp_path / "bench", 12), prompts)
     assert not old.exists() and fresh.exists()  # another submit may be using a fresh one
+
+
+# --- model identity (issue 9) --------------------------------------------------------------
+def _reported_link(store, name):
+    md = m.models
+    with store.engine.connect() as conn:
+        return conn.execute(select(md.c.link, md.c.organisation).where(md.c.name == name)).one()
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "SDXL Refiner 0.9",
+        "sdxl  REFINER 0.9",
+        "ＳＤＸＬ Ｒｅｆｉｎｅｒ ０.９",
+        "SDXL\u200b Refiner 0.9",
+    ],
+)
+def test_published_models_cannot_be_claimed(tmp_path, store, prompts, name):
+    from leaderboard.identity import ModelNameTaken
+
+    one = build_benchmark(tmp_path / "one", 1)
+    with pytest.raises(ModelNameTaken, match="published model 'SDXL Refiner 0.9'"):
+        do_submit(
+            store, one, prompts, model=name, partial=True,
+            link="https://evil.example/x", organisation="Stability AI (official)",
+        )  # fmt: skip
+    assert tuple(_reported_link(store, "SDXL Refiner 0.9")) == (None, None)
+    assert store.list_submissions() == []
+    rows = [r for r in store.leaderboard("v2.1", include_partial=True) if r.link]
+    assert rows == []
+
+
+def test_existing_models_keep_their_link_and_lookalikes_are_refused(tmp_path, store, prompts):
+    from leaderboard.identity import ModelNameTaken
+
+    first = do_submit(
+        store, build_benchmark(tmp_path / "a", 12), prompts, model="Acme XL",
+        link="https://acme.example/xl", organisation="Acme",
+    )  # fmt: skip
+    second = build_benchmark(tmp_path / "b", 12, seed=3)
+    with pytest.raises(ModelNameTaken, match="cannot change its link, organisation"):
+        do_submit(
+            store, second, prompts, model="Acme XL", link="https://evil.example",
+            organisation="Acme (official)",
+        )  # fmt: skip
+    for lookalike in ("acme xl", "Acme\u00a0XL", "ＡｃｍｅＸＬ"):
+        with pytest.raises(ModelNameTaken, match="too close to the existing model 'Acme XL'"):
+            do_submit(store, second, prompts, model=lookalike)
+    # the same name with nothing to change: one more result of that model, its own row
+    again = do_submit(store, second, prompts, model="Acme XL")
+    assert again.submission_id != first.submission_id
+    for sid in (first.submission_id, again.submission_id):
+        info = store.get_submission(sid)
+        assert (info.link, info.organisation) == ("https://acme.example/xl", "Acme")
+    # deleting every submission of a model frees its name
+    store.delete_submission(first.submission_id)
+    store.delete_submission(again.submission_id)
+    third = do_submit(store, second, prompts, model="acme xl", link="https://new.example")
+    assert store.get_submission(third.submission_id).link == "https://new.example"
+
+
+@pytest.mark.parametrize(
+    "link",
+    ["javascript:alert(1)", "https://", "ftp://files.example/x", "https://a b.example", "//x.org"],
+)
+def test_links_must_be_web_addresses(tmp_path, store, prompts, link):
+    from leaderboard.identity import InvalidLink
+
+    with pytest.raises(InvalidLink, match="not a web address"):
+        do_submit(store, build_benchmark(tmp_path / "a", 12), prompts, model="m", link=link)
+    assert store.list_submissions() == []

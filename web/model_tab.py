@@ -3,12 +3,14 @@ verified models: win rates with CIs; one prompt's two images side by side)."""
 
 from __future__ import annotations
 
+import html
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import gradio as gr
 import pandas as pd
 
+from leaderboard.identity import is_safe_link
 from leaderboard.stats import bootstrap_ci, head_to_head
 from scorer.errors import ConfigError
 from scorer.protocol import IMAGE_EXTENSIONS, STYLES, image_stem
@@ -139,10 +141,20 @@ def details_text(info) -> str:
     return "\n".join(f"{label}: {value}" for label, value in fields if value)
 
 
+def link_html(link: str | None) -> str:
+    """The model's link as an anchor that search engines do not credit and that cannot reach
+    back into this page; nothing unless it is a plain http(s) URL."""
+    if not is_safe_link(link):
+        return ""
+    href = html.escape(link, quote=True)
+    return texts.MODEL_LINK.format(href=href, text=href)
+
+
 def model_view(ctx: AppContext, version: str, choice: str | None):
-    """(header Markdown, details text, per-style table, best prompts, worst prompts)."""
+    """(header Markdown, link HTML, details text, per-style table, best prompts, worst
+    prompts)."""
     if not choice:
-        return "", "", None, None, None
+        return "", "", "", None, None, None
     row = find_row(_rows(ctx, version), choice)
     header = texts.MODEL_HEADER.format(
         model=texts.md_escape(row.model),
@@ -153,12 +165,12 @@ def model_view(ctx: AppContext, version: str, choice: str | None):
     )
     if row.kind != "verified":
         note = header + "\n\n" + texts.MODEL_REPORTED_ONLY
-        return note, "", style_table(row, None), None, None
+        return note, link_html(row.link), "", style_table(row, None), None, None
     sid = row.submission_id
     scores = ctx.store.image_scores(sid)
     best, worst = extreme_prompts(scores, ctx.store.prompts(sid))
     details = details_text(ctx.store.get_submission(sid))
-    return header, details, style_table(row, scores), best, worst
+    return header, link_html(row.link), details, style_table(row, scores), best, worst
 
 
 def pair_view(ctx: AppContext, id_a: str, id_b: str, style: str, index: int) -> tuple[list, str]:
@@ -184,6 +196,7 @@ def build_model_tab(ctx: AppContext, demo: gr.Blocks) -> None:
         version = gr.Radio(list(VERSIONS), value=ctx.settings.version, label=texts.LABEL_VERSION)
         choice = gr.Dropdown([], label=texts.LABEL_PICK_MODEL, scale=3)
     header = gr.Markdown()
+    link = gr.HTML(elem_id="model-link")
     details = gr.Textbox(show_label=False, interactive=False, lines=2)
     styles = gr.Dataframe(datatype="str", interactive=False)
     with gr.Row():
@@ -196,7 +209,7 @@ def build_model_tab(ctx: AppContext, demo: gr.Blocks) -> None:
     show = user_errors(lambda v, c: model_view(ctx, v, c))
     version.change(user_errors(choices), version, choice, api_visibility="private")
     demo.load(user_errors(choices), version, choice, api_visibility="private")
-    outputs = [header, details, styles, best, worst]
+    outputs = [header, link, details, styles, best, worst]
     choice.change(show, [version, choice], outputs, api_visibility="private")
 
 

@@ -159,6 +159,7 @@ ADMIN_DONE = "Done: {action} submission #{id}."
 
 # --- model and head-to-head ---------------------------------------------------------
 LABEL_PICK_MODEL = "Model"
+MODEL_LINK = '<a href="{href}" rel="nofollow noopener noreferrer" target="_blank">{text}</a>'
 MODEL_HEADER = "### {model}\nHPS {version} · {kind} · {n} images{partial}"
 MODEL_STYLE_COLUMNS = ["style", "mean", "std", "95% CI of mean", "n"]
 LABEL_BEST = "Best prompts"
