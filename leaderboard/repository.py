@@ -44,6 +44,7 @@ class Store:
 
     @classmethod
     def open(cls, settings: StoreSettings) -> Store:
+        settings.writable_data_path()  # one line naming HPS_DATA_DIR, not a traceback
         engine = make_engine(settings.resolved_database_url)
         migrate(engine)
         return cls(engine, settings)

@@ -20,7 +20,14 @@ import torch
 from .errors import BenchmarkLayoutError, HPSError
 from .model import HPSScorer
 from .prompts import PromptSets
-from .protocol import IMAGE_EXTENSIONS, STYLES, StyleStats, averaged, style_stats
+from .protocol import (
+    IMAGE_EXTENSIONS,
+    STYLES,
+    StyleStats,
+    averaged,
+    parse_image_stem,
+    style_stats,
+)
 from .textcache import warm_text_cache
 
 
@@ -94,12 +101,8 @@ def index_style_folder(folder: Path, count: int) -> tuple[dict[int, Path], list[
     if not folder.is_dir():
         return found, ignored
     for entry in sorted(folder.iterdir()):
-        stem, ext = entry.stem, entry.suffix.lower()
-        if not (entry.is_file() and ext in IMAGE_EXTENSIONS and stem.isdigit() and len(stem) == 5):
-            ignored.append(entry.name)
-            continue
-        index = int(stem)
-        if index >= count:
+        index, ext = parse_image_stem(entry.stem), entry.suffix.lower()
+        if not (entry.is_file() and ext in IMAGE_EXTENSIONS) or index is None or index >= count:
             ignored.append(entry.name)
             continue
         if index in found:

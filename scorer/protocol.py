@@ -31,6 +31,14 @@ def image_stem(index: int) -> str:
     return f"{index:05d}"
 
 
+def parse_image_stem(stem: str) -> int | None:
+    """The prompt index of a file stem of exactly five ASCII digits, else None. ``int()``
+    and ``str.isdigit`` also take full-width and other Unicode digits (``０００１２``)."""
+    if len(stem) == 5 and stem.isascii() and stem.isdigit():
+        return int(stem)
+    return None
+
+
 @dataclass(frozen=True)
 class StyleStats:
     mean: float | None  # mean of the chunk means, in score units

@@ -203,3 +203,20 @@ class ScorerSettings(SettingsBase):
     @property
     def data_path(self) -> Path:
         return Path(self.data_dir).expanduser()
+
+    def writable_data_path(self) -> Path:
+        """:attr:`data_path`, created if needed and checked writable; ConfigError naming
+        ``HPS_DATA_DIR`` and the reason otherwise (never a traceback)."""
+        path = self.data_path
+        try:
+            path.mkdir(parents=True, exist_ok=True)
+            probe = path / f".write-check-{os.getpid()}"
+            probe.write_bytes(b"")
+            probe.unlink()
+        except OSError as exc:
+            raise ConfigError(
+                f"HPS_DATA_DIR={self.data_dir!r} cannot be used: "
+                f"{exc.strerror or type(exc).__name__}"
+                f"{f' ({exc.filename})' if exc.filename else ''}; point it at a writable folder"
+            ) from None
+        return path

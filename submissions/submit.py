@@ -15,7 +15,7 @@ from huggingface_hub import try_to_load_from_cache
 from leaderboard.identity import check_link
 from scorer.errors import CheckpointError, HPSError
 from scorer.prompts import PromptSets, load_prompt_sets
-from scorer.protocol import STYLES
+from scorer.protocol import STYLES, parse_image_stem
 from scorer.zoo import file_sha256, get_version, resolve_checkpoint
 
 from .intake import intake
@@ -169,6 +169,7 @@ def stored_images(folder: Path) -> dict[tuple[str, int], Path]:
         if not style_dir.is_dir():
             continue
         for file in style_dir.iterdir():
-            if file.stem.isdigit() and file.is_file():
-                out[(style, int(file.stem))] = file
+            index = parse_image_stem(file.stem)
+            if index is not None and file.is_file():
+                out[(style, index)] = file
     return out

@@ -134,6 +134,26 @@ def test_unknown_folder_names_get_suggestions(tmp_path, prompts, settings):
     assert not report.ok
 
 
+def test_a_submission_nested_too_deep_names_the_extra_level(tmp_path, prompts, settings):
+    folder = build_benchmark(tmp_path / "bench", N)
+    report = validate(zip_tree(folder, tmp_path / "b.zip", prefix="a/b/"), prompts, settings)
+    assert not report.ok
+    [error] = report.errors
+    assert "one folder level too deep, under 'a/b/'" in error and "extra level is 'b'" in error
+    assert "Zip the folder 'b' itself" in error and "unknown folder" not in error
+
+
+@pytest.mark.parametrize("stem", ["０００００", "٠٠٠٠٠", "0000\u0661"])
+def test_prompt_indices_are_ascii_digits_only(tmp_path, prompts, settings, stem):
+    """int() and \\d accept full-width and other Unicode digits; an index is 5 ASCII digits."""
+    folder = build_benchmark(tmp_path / "bench", N, skip={"anime": [0]})
+    (folder / "anime" / f"{stem}.png").write_bytes(png_bytes())
+    report = validate(folder, prompts, settings)
+    assert not report.ok
+    assert any(f"anime/{stem}.png" in e and "5-digit" in e for e in report.errors)
+    assert report.counts["anime"] == N - 1
+
+
 def test_duplicates_extras_and_bad_names(tmp_path, prompts, settings):
     folder = build_benchmark(tmp_path / "bench", N)
     Image.new("RGB", (8, 8)).save(folder / "anime" / "00001.jpg")  # 00001 twice

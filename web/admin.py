@@ -32,9 +32,30 @@ ACTIONS = {
 }
 
 
+MAX_ID = 2**31 - 1  # the id column is a 32-bit integer on PostgreSQL
+
+
+def submission_id_of(value) -> int:
+    """A submission id from an API or form value (int, integral float, ASCII digits);
+    ConfigError naming the value for anything else (never a traceback)."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        raise ConfigError(texts.NO_SUBMISSION)
+    number = None
+    if isinstance(value, bool):
+        number = None
+    elif isinstance(value, int):
+        number = value
+    elif isinstance(value, float) and value.is_integer():
+        number = int(value)
+    elif isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
+        number = int(value.strip())
+    if number is None or not 1 <= number <= MAX_ID:
+        raise ConfigError(texts.BAD_SUBMISSION_ID.format(value=repr(value)[:40]))
+    return number
+
+
 def admin_action(store, settings: AppSettings, token: str | None, action: str, sid) -> str:
     check_token(settings, token)
-    if sid is None or str(sid).strip() == "":
-        raise ConfigError(texts.NO_SUBMISSION)
-    ACTIONS[action](store, int(sid))
-    return texts.ADMIN_DONE.format(action=action, id=int(sid))
+    sid = submission_id_of(sid)
+    ACTIONS[action](store, sid)
+    return texts.ADMIN_DONE.format(action=action, id=sid)

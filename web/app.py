@@ -8,6 +8,7 @@ the environment (the only place), opens the store, starts the in-process worker 
 from __future__ import annotations
 
 import logging
+import sys
 import threading
 
 import gradio as gr
@@ -114,10 +115,10 @@ def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     try:
         settings = AppSettings.from_env()
-    except HPSError as exc:
-        raise SystemExit(f"error: {exc}") from None
-    settings.data_path.mkdir(parents=True, exist_ok=True)
-    store = Store.open(settings)
+        store = Store.open(settings)
+    except HPSError as exc:  # a bad setting, an unwritable HPS_DATA_DIR: one line, status 2
+        print(f"error: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
     demo = create_app(settings, store=store)
     ctx = demo.hps_context
     preload(ctx.pool, settings.version)

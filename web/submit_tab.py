@@ -17,7 +17,7 @@ from scorer.settings import VERSIONS
 from submissions import SubmissionRejected, submit
 
 from . import texts
-from .admin import admin_action
+from .admin import admin_action, submission_id_of
 from .context import AppContext
 from .errors import user_errors
 
@@ -100,10 +100,11 @@ def report_text(result: dict) -> str:
     return head + "\n\n" + result["report_text"]
 
 
-def progress_dict(ctx: AppContext, submission_id: int) -> dict:
-    p = ctx.store.progress(int(submission_id))
+def progress_dict(ctx: AppContext, submission_id) -> dict:
+    submission_id = submission_id_of(submission_id)
+    p = ctx.store.progress(submission_id)
     return {
-        "submission_id": int(submission_id),
+        "submission_id": submission_id,
         "status": p.status,
         "done": p.done,
         "total": p.total,

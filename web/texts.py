@@ -42,6 +42,7 @@ BOTH_UPLOADS = "give either a zip file or style folders, not both"
 ADMIN_OFF = "admin actions are off: the server has no HPS_ADMIN_TOKEN set"
 ADMIN_DENIED = "wrong admin token"
 NO_SUBMISSION = "choose a submission id first"
+BAD_SUBMISSION_ID = "submission id {value} is not a submission number (a whole number from 1)"
 PICK_TWO = "pick two different verified models"
 
 # --- scorer status ------------------------------------------------------------------
