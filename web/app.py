@@ -69,7 +69,9 @@ def create_app(
             api_visibility="private",
         )
     # Live requests default to 4 at a time; scoring events are limited to 1 (score_tab).
-    demo.queue(default_concurrency_limit=4, max_size=settings.queue_size)
+    # api_open=False: no event runs by a direct POST to /gradio_api/run/..., past the queue
+    # and its concurrency limits; clients (the page, gradio_client) go through the queue.
+    demo.queue(default_concurrency_limit=4, max_size=settings.queue_size, api_open=False)
     demo.hps_context = ctx  # for main() and tests: the pool, store and settings in use
     return demo
 

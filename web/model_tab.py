@@ -4,6 +4,7 @@ verified models: win rates with CIs; one prompt's two images side by side)."""
 from __future__ import annotations
 
 import html
+import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -123,6 +124,16 @@ def image_path(folder: Path, style: str, index: int) -> Path | None:
     return None
 
 
+def _prompt_index(value) -> int:
+    """A prompt index from the form (a number); ConfigError for anything else."""
+    if value is None or value == "":
+        return 0
+    number = value if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+    if number is None or not math.isfinite(number) or number != int(number):
+        raise ConfigError(texts.BAD_PROMPT_INDEX.format(value=repr(value)[:40]))
+    return int(value)
+
+
 # --- views ------------------------------------------------------------------------------
 def _rows(ctx: AppContext, version: str):
     return ctx.store.leaderboard(version, include_partial=True)
@@ -173,14 +184,28 @@ def model_view(ctx: AppContext, version: str, choice: str | None):
     return header, link_html(row.link), details, style_table(row, scores), best, worst
 
 
-def pair_view(ctx: AppContext, id_a: str, id_b: str, style: str, index: int) -> tuple[list, str]:
+def verified_id(ctx: AppContext, version: str, choice: str) -> int:
+    """The submission id of a dropdown value, only if it is a verified row the leaderboard of
+    ``version`` shows: these events can be called by anyone, and must not reach hidden or
+    unfinished submissions."""
+    shown = {v for _, v in model_choices(_rows(ctx, version), verified_only=True)}
+    if choice not in shown:
+        raise ConfigError(texts.NOT_A_VERIFIED_MODEL.format(choice=str(choice)[:40]))
+    return int(choice.split(":", 1)[1])
+
+
+def pair_view(
+    ctx: AppContext, version: str, id_a: str, id_b: str, style: str, index
+) -> tuple[list, str]:
     """Both models' images for one prompt, captioned with their scores; and the prompt."""
     if not id_a or not id_b:
         return [], ""
-    index = int(index or 0)
+    if style not in STYLES:
+        raise ConfigError(texts.UNKNOWN_STYLE.format(style=str(style)[:40]))
+    index = _prompt_index(index)
     items, prompt = [], ""
     for side, choice in (("A", id_a), ("B", id_b)):
-        sid = int(choice.split(":", 1)[1])
+        sid = verified_id(ctx, version, choice)
         score = ctx.store.image_scores(sid).get(style, [])
         value = score[index] if 0 <= index < len(score) else None
         prompt = prompt or _prompt(ctx.store.prompts(sid), style, index)
@@ -232,17 +257,17 @@ def build_head_to_head_tab(ctx: AppContext, demo: gr.Blocks) -> None:
         return gr.Dropdown(choices=options, value=None), gr.Dropdown(choices=options, value=None)
 
     @user_errors
-    def compare(a, b):
+    def compare(version, a, b):
         if not a or not b or a == b:
             raise ConfigError(texts.PICK_TWO)
-        ida, idb = (int(x.split(":", 1)[1]) for x in (a, b))
+        ida, idb = (verified_id(ctx, version, x) for x in (a, b))
         table, summary = h2h_table(ctx.store.image_scores(ida), ctx.store.image_scores(idb))
         return summary, table
 
-    show_pair = user_errors(lambda a, b, s, i: pair_view(ctx, a, b, s, i))
+    show_pair = user_errors(lambda v, a, b, s, i: pair_view(ctx, v, a, b, s, i))
     for event in (version.change, demo.load):
         event(user_errors(choices), version, [model_a, model_b], api_visibility="private")
-    button.click(compare, [model_a, model_b], [summary, table], api_visibility="private")
-    pair_io = ([model_a, model_b, style, index], [pair, prompt])
+    button.click(compare, [version, model_a, model_b], [summary, table], api_visibility="private")
+    pair_io = ([version, model_a, model_b, style, index], [pair, prompt])
     for trigger in (button.click, style.change, index.change):
         trigger(show_pair, *pair_io, api_visibility="private")

@@ -17,7 +17,7 @@ from scorer.settings import VERSIONS
 from submissions import SubmissionRejected, submit
 
 from . import texts
-from .admin import admin_action, submission_id_of
+from .admin import Throttle, admin_action, client_address, submission_id_of
 from .context import AppContext
 from .errors import user_errors
 
@@ -233,12 +233,21 @@ def build_submit_tab(ctx: AppContext, demo: gr.Blocks) -> None:
     timer.tick(on_tick, job_id, [progress, queue, timer], api_visibility="private")
     refresh.click(on_tick, job_id, [progress, queue, timer], api_visibility="private")
     demo.load(user_errors(lambda: queue_frame(ctx)), None, queue, api_visibility="private")
+    throttle = Throttle.from_settings(ctx.settings)
+
+    def admin_handler(action: str):
+        @user_errors
+        def on_admin(token: str, submission_id, request: gr.Request) -> str:
+            return admin_action(
+                ctx.store, ctx.settings, token, action, submission_id,
+                throttle=throttle, client=client_address(request),
+            )  # fmt: skip
+
+        return on_admin
+
     for action, admin_button in buttons.items():
         admin_button.click(
-            user_errors(lambda t, i, a=action: admin_action(ctx.store, ctx.settings, t, a, i)),
-            [token, admin_id],
-            admin_result,
-            api_visibility="private",
+            admin_handler(action), [token, admin_id], admin_result, api_visibility="private"
         )
 
     @user_errors
