@@ -206,7 +206,12 @@ class Store:
             model_id = conn.execute(select(s.c.model_id).where(s.c.id == submission_id)).scalar()
             if model_id is None:
                 raise SubmissionNotFound(submission_id)
-            for table in (m.image_scores, m.style_results, m.submission_prompt_sets):
+            for table in (
+                m.image_scores,
+                m.image_failures,
+                m.style_results,
+                m.submission_prompt_sets,
+            ):
                 conn.execute(delete(table).where(table.c.submission_id == submission_id))
             conn.execute(delete(s).where(s.c.id == submission_id))
             _delete_if_orphaned(conn, model_id)
@@ -215,21 +220,37 @@ class Store:
             shutil.rmtree(folder)
 
     def requeue(self, submission_id: int, *, rescore: bool = False) -> None:
-        """Queue a failed or cancelled job again (it resumes: finished images are kept), or
-        rescore a finished one from scratch (``rescore=True`` or status done)."""
-        s = m.submissions
+        """Queue a failed or cancelled job again (it resumes: finished images are kept), retry
+        the failed images of a finished one (scored images kept), or rescore a finished one
+        from scratch (``rescore=True``, or status done with no failed image)."""
+        s, f = m.submissions, m.image_failures
         with self.writer.begin() as conn:
             status = conn.execute(select(s.c.status).where(s.c.id == submission_id)).scalar()
             if status is None:
                 raise SubmissionNotFound(submission_id)
             if status in (m.QUEUED, m.RUNNING):
                 raise InvalidTransition(f"submission #{submission_id} is already {status}")
+            failed = conn.execute(
+                select(f.c.id).where(f.c.submission_id == submission_id).limit(1)
+            ).first()
             values = dict(status=m.QUEUED, error=None, finished_at=None, worker_id=None)
-            if rescore or status == m.DONE:
+            conn.execute(delete(f).where(f.c.submission_id == submission_id))
+            if rescore or (status == m.DONE and failed is None):
                 for table in (m.image_scores, m.style_results):
                     conn.execute(delete(table).where(table.c.submission_id == submission_id))
                 values["images_done"] = 0
             conn.execute(update(s).where(s.c.id == submission_id).values(**values))
+
+    def image_failures(self, submission_id: int) -> list[tuple[str, str]]:
+        """(image, reason) of the images its job could not score, in benchmark order."""
+        f = m.image_failures
+        query = (
+            select(f.c.image, f.c.reason)
+            .where(f.c.submission_id == submission_id)
+            .order_by(f.c.style, f.c.prompt_index)
+        )
+        with self.engine.connect() as conn:
+            return [(image, reason) for image, reason in conn.execute(query)]
 
     def cancel(self, submission_id: int) -> None:
         """Stop a queued or running job (a running worker notices at its next batch)."""

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -210,9 +211,8 @@ class ScorerSettings(SettingsBase):
         path = self.data_path
         try:
             path.mkdir(parents=True, exist_ok=True)
-            probe = path / f".write-check-{os.getpid()}"
-            probe.write_bytes(b"")
-            probe.unlink()
+            with tempfile.NamedTemporaryFile(dir=path, prefix=".write-check-"):
+                pass
         except OSError as exc:
             raise ConfigError(
                 f"HPS_DATA_DIR={self.data_dir!r} cannot be used: "

@@ -440,3 +440,53 @@ def test_links_must_be_web_addresses(tmp_path, store, prompts, link):
     with pytest.raises(InvalidLink, match="not a web address"):
         do_submit(store, build_benchmark(tmp_path / "a", 12), prompts, model="m", link=link)
     assert store.list_submissions() == []
+
+
+# --- a bad image never sinks a job (issue 9) ---------------------------------------------
+def test_a_bad_image_is_recorded_and_the_rest_scored(tmp_path, store, prompts, factory):
+    from PIL import Image
+
+    folder = build_benchmark(tmp_path / "bench", 12)
+    sid = do_submit(store, folder, prompts).submission_id
+    stored = store.submission_folder(sid)
+    # files changed on disk after intake: a strip too thin to resize, and garbage
+    original = (stored / "anime" / "00003.png").read_bytes()
+    Image.new("RGB", (40_000, 1)).save(stored / "anime" / "00003.png")
+    (stored / "photo" / "00007.png").write_bytes(b"not a png any more")
+
+    assert Worker(store, store.settings, factory).run_once()
+    info = store.get_submission(sid)
+    assert info.status == "done" and info.images_done == 46 and info.images_total == 48
+    assert "2 of 48 images could not be scored" in info.error
+    assert "anime/00003.png: 40000x1 is too thin" in info.error and "photo/00007.png" in info.error
+    failures = dict(store.image_failures(sid))
+    assert set(failures) == {"anime/00003.png", "photo/00007.png"}
+    scores = store.image_scores(sid)
+    assert scores["anime"][3] is None and scores["photo"][7] is None
+    assert sum(v is not None for s in STYLES for v in scores[s]) == 46
+    [row] = [r for r in store.leaderboard("v2.1", include_partial=True) if r.submission_id == sid]
+    assert row.partial and row.rank is None  # incomplete: shown, never ranked
+    assert all(r.submission_id != sid for r in store.leaderboard("v2.1"))
+
+    # resolved: the file is put back and the job retried; only the failed images are scored
+    before = {k: v for k, v in _score_rows(store, sid).items()}
+    (stored / "anime" / "00003.png").write_bytes(original)
+    (stored / "photo" / "00007.png").write_bytes(original)
+    store.requeue(sid)
+    assert Worker(store, store.settings, factory).run_once()
+    info = store.get_submission(sid)
+    assert info.status == "done" and info.error is None and info.images_done == 48
+    assert store.image_failures(sid) == []
+    after = _score_rows(store, sid)
+    assert all(after[k] == v for k, v in before.items())  # kept, not rescored
+    [row] = [r for r in store.leaderboard("v2.1") if r.submission_id == sid]
+    assert not row.partial and row.rank is not None
+
+
+def _score_rows(store, sid):
+    t = m.image_scores
+    with store.engine.connect() as conn:
+        query = select(t.c.style, t.c.prompt_index, t.c.score, t.c.attempt).where(
+            t.c.submission_id == sid
+        )
+        return {(r.style, r.prompt_index): (r.score, r.attempt) for r in conn.execute(query)}
