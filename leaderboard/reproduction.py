@@ -1,8 +1,9 @@
 """Reported rows and their verified twins: pairs, differences, the "reproduced" mark.
 
 A reported row (a published figure) and a verified row (scored here) are twins when they
-belong to the same model (the same ``models.id``) in the same version: a reproduction of a
-published model is submitted under the published model's name, so it joins that model.
+belong to the same model (the same ``models.id``) in the same version. Only a reproduction
+(the published model's own images, ``submissions.reproduce``) joins a published model:
+ordinary submissions under a published name are refused (``leaderboard.identity``).
 When a model has several finished, non-partial verified rows, the newest is the twin. The
 difference is verified minus reported, per style and Averaged; the pair is *reproduced*
 when every style is within the tolerance (``HPS_REPRODUCED_WITHIN``, 0.1 by default).

@@ -241,9 +241,15 @@ class HPSScorer:
             img = self.encode_images(pixels)
         return (100.0 * (img * text).sum(dim=-1)).tolist()
 
-    def preprocess(self, source: ImageSource, name: str | None = None) -> torch.Tensor:
+    def preprocess(
+        self, source: ImageSource, name: str | None = None, *, check_extension: bool = False
+    ) -> torch.Tensor:
         return load_and_preprocess(
-            source, name=name, max_pixels=self.max_image_pixels, cfg=self.preprocess_cfg
+            source,
+            name=name,
+            max_pixels=self.max_image_pixels,
+            cfg=self.preprocess_cfg,
+            check_extension=check_extension,
         )
 
     def score(

@@ -4,9 +4,10 @@ the hub dataset where the HPS authors published them, scored here on one version
 The archive of a model is ``<folder>/<abbr><suffix>`` in the dataset (``zhwang/HPDv2``,
 ``benchmark/benchmark_imgs/<abbr>.tar.gz``), unpacking to ``<abbr>/<style>/<index>.jpg``;
 the abbreviations are data (``published_archives.json``), checked by a test against the
-published tables. A reproduction is an ordinary submission by hub reference, made under
-the published model's name: it joins that model, so its verified row is the twin of the
-reported one (``leaderboard.reproduction``). Identical content is never scored twice.
+published tables. A reproduction is a submission by hub reference filed under the published
+model (the one way a verified result joins a published model: ordinary submissions under a
+published name are refused), so its verified row is the twin of the reported one
+(``leaderboard.reproduction``). Identical content is never scored twice.
 """
 
 from __future__ import annotations
@@ -124,6 +125,7 @@ def queue_reproductions(
                 notes=f"Reproduction of the published {version} row from {reference}",
                 settings=settings,
                 prompts=prompts,
+                reproduction=True,
             )
         except SubmissionRejected as exc:
             out.append(Queued(model, reference, None, exc.report.as_text()))

@@ -13,6 +13,7 @@ from pathlib import Path
 from huggingface_hub import try_to_load_from_cache
 
 from leaderboard import models as m
+from leaderboard.identity import check_link
 from scorer.errors import CheckpointError, HPSError
 from scorer.prompts import PromptSets, load_prompt_sets
 from scorer.zoo import file_sha256, get_version, resolve_checkpoint
@@ -94,22 +95,29 @@ def submit(
     partial: bool = False,
     settings=None,
     prompts: PromptSets | None = None,
+    reproduction: bool = False,
 ) -> SubmitResult:
     """Validate ``path`` (zip/tar archive, folder, or a hub reference
     ``hf://datasets/<owner>/<name>[@<revision>][/<path>]``) and queue it for scoring.
 
     Raises SubmissionRejected (carrying the report) when it is invalid or incomplete
     without ``partial``. The images are copied to ``<data_dir>/submissions/<id>/``.
+    ``reproduction`` (``submissions.reproduce`` only): the published model ``model``'s own
+    images; the result joins that published model, as the twin of its reported row.
     """
     settings = settings or store.settings
     version = version or settings.version
     get_version(version)
     model = _check_text("model name", model, required=True)
-    link = _check_text("link", link)
-    if link and not link.startswith(("http://", "https://")):
-        raise InvalidSubmission(f"link {link!r} must start with http:// or https://")
+    link = check_link(_check_text("link", link))
     organisation = _check_text("organisation", organisation)
     notes = _check_text("notes", notes)
+    # before reading a large upload: a taken name is refused at once (and again when stored)
+    if reproduction and (link or organisation):
+        raise InvalidSubmission("a reproduction cannot set the published model's link")
+    store.check_model_name(
+        model, link=link, organisation=organisation, notes=notes, reproduction=reproduction
+    )
     prompts = prompts or load_benchmark_prompts(settings)
     listing = None
     if is_hub_ref(path):
@@ -146,6 +154,7 @@ def submit(
             notes=notes,
             place=place,
             hub=(listing.ref.repo_id, listing.ref.path, listing.sha) if listing else None,
+            reproduction=reproduction,
         )
     finally:
         if staging.exists():

@@ -69,7 +69,7 @@ def test_release_0_1_0_database_upgrades_without_losing_a_row(tmp_path):
     after = _dump(db, old_columns)
     assert after == before  # not a row lost, changed or seeded twice
     added = {t: [c for c in cols if c not in old_columns[t]] for t, cols in _columns(db).items()}
-    assert added["submissions"] == ["hub_repo", "hub_path", "hub_revision"]  # 0004
+    assert added["submissions"] == ["hub_repo", "hub_path", "hub_revision"]  # 0005
     con = sqlite3.connect(db)
     assert con.execute("SELECT DISTINCT hub_repo, hub_revision FROM submissions").fetchall() == [
         (None, None)

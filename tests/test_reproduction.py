@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 import pytest
 
 from leaderboard.export import from_csv, to_csv, to_json
+from leaderboard.identity import ModelNameTaken
 from leaderboard.records import LeaderboardRow
 from leaderboard.reproduction import attach_reproductions, find_reproductions, reproductions
 from leaderboard.seed import load_published
@@ -94,7 +95,15 @@ def test_store_links_a_verified_run_to_the_published_row(tmp_path, store, tiny_s
         model="GLIDE",
         settings=store.settings,
         prompts=prompts,
+        reproduction=True,
     )
+    # only a reproduction joins a published model, and only a published one
+    with pytest.raises(ModelNameTaken, match="is the published model 'GLIDE'"):
+        submit(store, build_benchmark(tmp_path / "c", 12, seed=3), model="GLIDE",
+               settings=store.settings, prompts=prompts)  # fmt: skip
+    with pytest.raises(ModelNameTaken, match="'glide' is not a published model"):
+        submit(store, build_benchmark(tmp_path / "d", 12, seed=4), model="glide",
+               settings=store.settings, prompts=prompts, reproduction=True)  # fmt: skip
     worker = Worker(store, store.settings, lambda version: tiny_scorer)
     while worker.run_once():
         pass

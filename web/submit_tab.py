@@ -19,7 +19,7 @@ from scorer.settings import VERSIONS
 from submissions import SubmissionRejected, submit
 
 from . import texts
-from .admin import admin_action
+from .admin import Throttle, admin_action, client_address, submission_id_of
 from .context import AppContext
 from .errors import user_errors
 
@@ -108,10 +108,11 @@ def report_text(result: dict) -> str:
     return head + "\n\n" + result["report_text"]
 
 
-def progress_dict(ctx: AppContext, submission_id: int) -> dict:
-    p = ctx.store.progress(int(submission_id))
+def progress_dict(ctx: AppContext, submission_id) -> dict:
+    submission_id = submission_id_of(submission_id)
+    p = ctx.store.progress(submission_id)
     return {
-        "submission_id": int(submission_id),
+        "submission_id": submission_id,
         "status": p.status,
         "done": p.done,
         "total": p.total,
@@ -250,12 +251,21 @@ def build_submit_tab(ctx: AppContext, demo: gr.Blocks) -> None:
     timer.tick(on_tick, job_id, [progress, queue, timer], api_visibility="private")
     refresh.click(on_tick, job_id, [progress, queue, timer], api_visibility="private")
     demo.load(user_errors(lambda: queue_frame(ctx)), None, queue, api_visibility="private")
+    throttle = Throttle.from_settings(ctx.settings)
+
+    def admin_handler(action: str):
+        @user_errors
+        def on_admin(token: str, submission_id, request: gr.Request) -> str:
+            return admin_action(
+                ctx.store, ctx.settings, token, action, submission_id,
+                throttle=throttle, client=client_address(request),
+            )  # fmt: skip
+
+        return on_admin
+
     for action, admin_button in buttons.items():
         admin_button.click(
-            user_errors(lambda t, i, a=action: admin_action(ctx.store, ctx.settings, t, a, i)),
-            [token, admin_id],
-            admin_result,
-            api_visibility="private",
+            admin_handler(action), [token, admin_id], admin_result, api_visibility="private"
         )
 
     @user_errors
