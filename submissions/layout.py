@@ -1,9 +1,8 @@
 """The benchmark layout, as a pure function of file names.
 
-``<style>/<idx:05d>.<jpg|jpeg|png|webp>`` for the four styles, optionally under wrapping
-folders (``out/``, or a hub archive's ``<abbr>/``, up to three deep). :func:`classify` maps
-names to (style, prompt index) and says what is missing, extra, misnamed, duplicated or in
-an unknown folder (with a suggestion).
+``<style>/<idx:05d>.<jpg|jpeg|png|webp>`` for the four styles, optionally under one
+top-level folder. :func:`classify` maps names to (style, prompt index) and says what is
+missing, extra, misnamed, duplicated or in an unknown folder (with a suggestion).
 """
 
 from __future__ import annotations
@@ -68,26 +67,17 @@ def _listing(names: list[str]) -> str:
     return shown + (f" (and {len(names) - MAX_LISTED} more)" if len(names) > MAX_LISTED else "")
 
 
-MAX_WRAPPING_FOLDERS = 3
-
-
 def _strip_prefix(names: list[str]) -> tuple[list[tuple[str, ...]], str | None]:
-    """Strip wrapping folders (``out/`` or ``benchmark_imgs/CM/``, at most
-    :data:`MAX_WRAPPING_FOLDERS`) that hold everything and are not a style folder."""
     parts = [PurePosixPath(n).parts for n in names]
-    stripped: list[str] = []
-    while len(stripped) < MAX_WRAPPING_FOLDERS:
-        tops = {p[0] for p in parts}
-        if not (
-            len(tops) == 1
-            and all(len(p) >= 2 for p in parts)
-            and next(iter(tops)) not in STYLES
-            and any(len(p) >= 3 for p in parts)
-        ):
-            break
-        stripped.append(next(iter(tops)))
-        parts = [p[1:] for p in parts]
-    return parts, "/".join(stripped) or None
+    tops = {p[0] for p in parts}
+    if (
+        len(tops) == 1
+        and all(len(p) >= 2 for p in parts)
+        and next(iter(tops)) not in STYLES
+        and any(len(p) >= 3 for p in parts)
+    ):
+        return [p[1:] for p in parts], next(iter(tops))
+    return parts, None
 
 
 def _nested_styles(files: list[str], prefix: str | None) -> str | None:

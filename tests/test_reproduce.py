@@ -31,10 +31,10 @@ def jpeg(color) -> bytes:
     return buf.getvalue()
 
 
-def model_images(abbr: str, seed: int, prefix: str = "") -> dict[str, bytes]:
+def model_images(abbr: str, seed: int) -> dict[str, bytes]:
     """``<abbr>/<style>/<index>.jpg``, as the published archives unpack."""
     return {
-        f"{prefix}{abbr}/{style}/{i:05d}.jpg": jpeg(((50 * i + seed) % 256, 40 * k, 90 + seed))
+        f"{abbr}/{style}/{i:05d}.jpg": jpeg(((50 * i + seed) % 256, 40 * k, 90 + seed))
         for k, style in enumerate(STYLES)
         for i in range(N)
     }
@@ -82,12 +82,12 @@ def test_prompts_missing_style_file_named(hub_cache):
 
 @pytest.fixture
 def published_dataset(hub_cache):
-    """zhwang/HPDv2 with the prompts and the archives of two published models; LAFITE's
-    archive unpacks with an extra top-level folder."""
+    """zhwang/HPDv2 with the prompts and the archives of two published models, each
+    unpacking with an extra top-level folder (``<abbr>/``); LAFITE's is a plain tar."""
     amap = archive_map()
     files = prompt_files(PROMPTS)
     files[f"{amap.folder}/glide.tar.gz"] = tar_bytes(model_images("glide", 0))
-    files[f"{amap.folder}/Laf.tar.gz"] = tar_bytes(model_images("Laf", 7, prefix="images/"))
+    files[f"{amap.folder}/Laf.tar.gz"] = tar_bytes(model_images("Laf", 7), gz=False)
     sha = hub_cache.add_commit(HUB_DATASET, files)
     return sha
 
