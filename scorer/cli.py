@@ -126,7 +126,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
 def cmd_benchmark(args: argparse.Namespace) -> int:
     settings = _settings(args)
-    prompts = load_prompt_sets(args.prompts or settings.prompts)
+    prompts = load_prompt_sets(args.prompts or settings.prompts, hub_cache=settings.hub_cache)
     # the text tower loads only if a prompt is missing from the persisted text cache
     scorer = _load(settings, lazy_text=True)
     started = time.perf_counter()

@@ -29,6 +29,7 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
+from . import gpu
 from .bf16 import Bf16Block, checkpoint_name, convert_image_tower
 from .errors import CheckpointError, ConfigError
 from .preprocess import HPS_PREPROCESS, ImageSource, PreprocessCfg, load_and_preprocess
@@ -263,6 +264,8 @@ class HPSScorer:
         batch_size: int = 8,
         load_seconds: float = 0.0,
         text_loader: Callable[[], None] | None = None,
+        zero_gpu: bool | None = None,
+        zero_gpu_s: tuple[float, float] = (15.0, 0.05),
     ) -> None:
         self.model = model
         self.tokenizer = tokenizer
@@ -285,6 +288,12 @@ class HPSScorer:
         self._sha256: str | None = None
         # exp of the learned temperature, as in the training objective
         self.logit_scale = float(model.logit_scale.detach().float().exp().item())
+        # ZeroGPU (scorer.gpu): each batch's forward runs in one @spaces.GPU call, found
+        # there by this key; None elsewhere. zero_gpu=None: as the spaces package detects it.
+        if zero_gpu is None:
+            zero_gpu = device.type == "cuda" and gpu.zero_gpu()
+        self._gpu_key = gpu.register(self) if zero_gpu else None
+        self.zero_gpu_s = zero_gpu_s  # (fixed, per image) seconds a call asks for
 
     # --- metadata -------------------------------------------------------------------
     @property
@@ -384,9 +393,22 @@ class HPSScorer:
         if len(prompts) != pixels.shape[0]:
             raise ValueError(f"{pixels.shape[0]} images but {len(prompts)} prompts")
         with self._lock:
+            if self._gpu_key is not None:
+                return self._score_in_gpu_call(pixels, prompts)
             text = self.encode_texts(prompts)
             img = self.encode_images(pixels)
         return (100.0 * (img * text).sum(dim=-1)).tolist()
+
+    def _score_in_gpu_call(self, pixels: torch.Tensor, prompts: Sequence[str]) -> list[float]:
+        """One ``@spaces.GPU`` call (:mod:`scorer.gpu`); its text embeddings are kept here,
+        as the call's own memory is gone when it returns. Under ``self._lock``."""
+        if self._text_loader is not None and any(p not in self._text_cache for p in prompts):
+            self._load_text_tower()  # here, not in the call: loaded once, kept
+        seconds = gpu.duration_s(len(prompts), *self.zero_gpu_s)
+        scores, text = gpu.forward(self._gpu_key, pixels, list(prompts), seconds)
+        if text:
+            self.set_text_embeddings(list(text), torch.stack(list(text.values())))
+        return scores
 
     def preprocess(self, source: ImageSource, name: str | None = None) -> torch.Tensor:
         return load_and_preprocess(
@@ -454,12 +476,17 @@ def load_scorer(
     max_image_pixels: int = 50_000_000,
     threads: int = 0,
     lazy_text: bool = False,
+    hub_cache: str | None = None,
+    zero_gpu: bool | None = None,
+    zero_gpu_s: tuple[float, float] = (15.0, 0.05),
 ) -> HPSScorer:
     """Resolve, load and check an HPS checkpoint. Raises HPSError subclasses on user error.
 
     ``lazy_text``: load the text tower only when a prompt must be encoded (the benchmark and
     the worker fill the text cache from persisted embeddings first, so a warm run never
-    loads it: less memory, faster ready)."""
+    loads it: less memory, faster ready). ``hub_cache``: where a hub download goes
+    (:func:`scorer.zoo.resolve_checkpoint`). ``zero_gpu``: run each batch in a ZeroGPU call
+    (:mod:`scorer.gpu`; None: on CUDA when the ``spaces`` package says ZeroGPU)."""
     import open_clip
 
     t0 = time.perf_counter()
@@ -470,7 +497,7 @@ def load_scorer(
     prec = resolve_precision(precision, dev)
     name = _arch_name(arch or spec.arch)
     label = arch or spec.arch
-    path = resolve_checkpoint(version, checkpoint)
+    path = resolve_checkpoint(version, checkpoint, hub_cache=hub_cache)
     state = _read_state_dict(path)
 
     logging.disable(logging.WARNING)  # open_clip warns "initialized randomly": not so here
@@ -505,6 +532,8 @@ def load_scorer(
         max_image_pixels=max_image_pixels,
         batch_size=batch_size,
         text_loader=load_text if text_keys else None,
+        zero_gpu=zero_gpu,
+        zero_gpu_s=zero_gpu_s,
     )
     loaded = [k for k, t in model.state_dict().items() if not t.is_meta]
     _check_finite(scorer, path, loaded, text=not text_keys)
@@ -570,6 +599,8 @@ def load_scorer_from_settings(settings, *, lazy_text: bool = False) -> HPSScorer
         max_image_pixels=settings.max_image_pixels,
         threads=settings.threads,
         lazy_text=lazy_text,
+        hub_cache=settings.hub_cache,
+        zero_gpu_s=(settings.zero_gpu_base_s, settings.zero_gpu_per_image_s),
     )
 
 

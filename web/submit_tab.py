@@ -202,6 +202,7 @@ def build_submit_tab(ctx: AppContext, demo: gr.Blocks) -> None:
                 "requeue": gr.Button(texts.BUTTON_RESCORE, size="sm"),
             }
         admin_result = gr.Textbox(show_label=False, interactive=False)
+        storage = gr.Markdown(elem_id="admin-storage")
 
     @user_errors
     def on_submit(zip_file, anime, concept_art, paintings, photo, model, link, organisation,
@@ -232,6 +233,9 @@ def build_submit_tab(ctx: AppContext, demo: gr.Blocks) -> None:
     timer.tick(on_tick, job_id, [progress, queue, timer], api_visibility="private")
     refresh.click(on_tick, job_id, [progress, queue, timer], api_visibility="private")
     demo.load(user_errors(lambda: queue_frame(ctx)), None, queue, api_visibility="private")
+    # where data is lost, how the backups fare (web.hosting, leaderboard.backup)
+    demo.load(ctx.storage_status, None, storage, api_visibility="private")
+    refresh.click(ctx.storage_status, None, storage, api_visibility="private")
     for action, admin_button in buttons.items():
         admin_button.click(
             user_errors(lambda t, i, a=action: admin_action(ctx.store, ctx.settings, t, a, i)),
