@@ -106,7 +106,7 @@ def restore(settings: StoreSettings) -> bool:
     if target.exists():
         return False
     from huggingface_hub import hf_hub_download
-    from huggingface_hub.errors import EntryNotFoundError, RepositoryNotFoundError
+    from huggingface_hub.errors import RemoteEntryNotFoundError, RepositoryNotFoundError
 
     try:
         path = hf_hub_download(
@@ -116,7 +116,7 @@ def restore(settings: StoreSettings) -> bool:
             token=resolve_token(settings),
             cache_dir=settings.hub_cache,
         )
-    except EntryNotFoundError:
+    except RemoteEntryNotFoundError:  # the hub says so; not "unreachable" (offline, network)
         log.info("backup repo %s has no snapshot yet: starting empty", settings.backup_repo)
         return False
     except RepositoryNotFoundError as exc:
