@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from scorer.benchmark import image_path
 from scorer.errors import ConfigError
 from scorer.pool import ScorerPool
 from scorer.protocol import STYLES
@@ -17,7 +18,7 @@ from tests.conftest import SMALL_PROMPTS_PER_STYLE, make_benchmark, zip_folder
 from web import admin, texts
 from web.context import AppContext
 from web.leaderboard_tab import api_row, leaderboard_view, query_rows
-from web.model_tab import h2h_table, image_path, model_choices, model_view, pair_view
+from web.model_tab import h2h_table, model_choices, model_view, pair_view
 from web.submit_tab import progress_dict, progress_html, queue_frame, submit_upload
 
 N = SMALL_PROMPTS_PER_STYLE

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import gradio as gr
 
+from leaderboard import KIND_VERIFIED
 from scorer.settings import VERSIONS
 from scorer.zoo import get_version
 
@@ -28,7 +29,7 @@ def verified_scores(ctx: AppContext, rows: Sequence, limit: int = MAX_DISTRIBUTI
     """{model label: per-style scores} of the first ``limit`` verified rows."""
     out = {}
     for row in rows:
-        if row.kind != "verified" or row.submission_id is None:
+        if row.kind != KIND_VERIFIED or row.submission_id is None:
             continue
         label = f"{row.model} (#{row.submission_id})"
         out[label] = ctx.store.image_scores(row.submission_id)

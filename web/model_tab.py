@@ -4,14 +4,15 @@ verified models: win rates with CIs; one prompt's two images side by side)."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 
 import gradio as gr
 import pandas as pd
 
+from leaderboard import KIND_VERIFIED
 from leaderboard.stats import bootstrap_ci, head_to_head
+from scorer.benchmark import image_path
 from scorer.errors import ConfigError
-from scorer.protocol import IMAGE_EXTENSIONS, STYLES, image_stem
+from scorer.protocol import STYLES
 from scorer.settings import VERSIONS
 
 from . import texts
@@ -26,7 +27,7 @@ def model_choices(rows: Sequence, *, verified_only: bool = False) -> list[tuple[
     """Dropdown (label, value): ``v:<id>`` for verified rows, ``r:<model>`` for reported."""
     out = []
     for r in rows:
-        if r.kind == "verified" and r.submission_id is not None:
+        if r.kind == KIND_VERIFIED and r.submission_id is not None:
             out.append((f"{r.model} (#{r.submission_id})", f"v:{r.submission_id}"))
         elif not verified_only:
             out.append((f"{r.model} (reported)", f"r:{r.model}"))
@@ -35,7 +36,7 @@ def model_choices(rows: Sequence, *, verified_only: bool = False) -> list[tuple[
 
 def find_row(rows: Sequence, choice: str):
     for r in rows:
-        value = f"v:{r.submission_id}" if r.kind == "verified" else f"r:{r.model}"
+        value = f"v:{r.submission_id}" if r.kind == KIND_VERIFIED else f"r:{r.model}"
         if value == choice:
             return r
     raise ConfigError(f"no model {choice!r} in this version's leaderboard")
@@ -110,17 +111,6 @@ def h2h_table(scores_a, scores_b) -> tuple[pd.DataFrame, str]:
     return pd.DataFrame(data, columns=texts.H2H_COLUMNS), summary
 
 
-def image_path(folder: Path, style: str, index: int) -> Path | None:
-    """The stored image of prompt ``index`` in ``style`` (any accepted extension)."""
-    stem = image_stem(index)
-    for ext in IMAGE_EXTENSIONS:
-        for name in (stem + ext, stem + ext.upper()):
-            path = folder / style / name
-            if path.is_file():
-                return path
-    return None
-
-
 # --- views ------------------------------------------------------------------------------
 def _rows(ctx: AppContext, version: str):
     return ctx.store.leaderboard(version, include_partial=True)
@@ -151,7 +141,7 @@ def model_view(ctx: AppContext, version: str, choice: str | None):
         n=row.n_images,
         partial=texts.PARTIAL_MARK if row.partial else "",
     )
-    if row.kind != "verified":
+    if row.kind != KIND_VERIFIED:
         note = header + "\n\n" + texts.MODEL_REPORTED_ONLY
         return note, "", style_table(row, None), None, None
     sid = row.submission_id

@@ -11,6 +11,7 @@ from datetime import datetime
 
 import pandas as pd
 
+from leaderboard import KIND_VERIFIED
 from leaderboard.export import to_csv
 from scorer.protocol import STYLES
 
@@ -42,7 +43,7 @@ def filter_rows(rows: Sequence, *, search: str = "", verified_only: bool = False
         r
         for r in rows
         if (not needle or needle in r.model.casefold())
-        and (not verified_only or r.kind == "verified")
+        and (not verified_only or r.kind == KIND_VERIFIED)
     ]
 
 

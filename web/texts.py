@@ -6,6 +6,8 @@ names, notes, file names) are escaped by the caller before they reach Markdown.
 
 from __future__ import annotations
 
+from leaderboard import KIND_REPORTED, KIND_VERIFIED
+
 TITLE = "HPS v2 Leaderboard"
 HEADER = (
     "# HPS v2 Leaderboard\n"
@@ -108,7 +110,7 @@ BUTTON_CSV = "Download CSV"
 LABEL_BARS = "Per-style means with std (error bars)"
 LABEL_DISTRIBUTION = "Per-image scores of verified models"
 LB_EMPTY = "No rows match."
-BADGE = {"verified": "✔ verified", "reported": "reported"}
+BADGE = {KIND_VERIFIED: "✔ verified", KIND_REPORTED: "reported"}
 PARTIAL_MARK = " (partial)"
 CUSTOM_PROMPTS_MARK = " · custom prompts"  # scored on prompt lists other than the benchmark's
 FIG_BARS_TITLE = "HPS {version}: style means ± std"
