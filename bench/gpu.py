@@ -111,8 +111,9 @@ def gpu_peak_gib(device: str) -> float | None:
 
 
 def decode_rate(scorer, folder: Path, workers: int) -> dict:
-    from scorer.benchmark import _prefetch, collect
+    from scorer.benchmark import collect
     from scorer.prompts import load_prompt_sets
+    from scorer.scoring import _prefetch
 
     items, _ = collect(folder, load_prompt_sets(PROMPTS_PATH))
     batches = [items[i : i + 64] for i in range(0, len(items), 64)]
