@@ -182,6 +182,9 @@ def test_app_listens_where_the_space_says_and_hps_host_wins(tmp_path, tiny_check
         stop_app(proc)
     assert not (tmp_path / "data").exists()
 
+    # no storage, a backup repo: restored at start, a last backup tried at shutdown (SIGTERM)
+    hub_cache = tmp_path / "hub"
+    snapshot_with_model(tmp_path / "snap", hub_cache, "someone/hps-backup", "restored-model")
     proc, port = start_app(
         tmp_path,
         tiny_checkpoint,
@@ -189,10 +192,49 @@ def test_app_listens_where_the_space_says_and_hps_host_wins(tmp_path, tiny_check
             "GRADIO_SERVER_NAME": "0.0.0.0",
             "HPS_HOST": "127.0.0.1",
             "HPS_STORAGE_ROOT": str(tmp_path / "absent"),
+            "HPS_BACKUP_REPO": "someone/hps-backup",
+            "HPS_BACKUP_TOKEN": "hf_test",
+            "HPS_HUB_CACHE": str(hub_cache),
         },
     )
     try:
         assert listening(port) == {"127.0.0.1"}
     finally:
         out = stop_app(proc)
-    assert "lost on restart" in out  # said at start, in the log
+    assert "lost on restart" in out and "someone/hps-backup" in out  # said at start
+    assert "restored" in out and model_names(tmp_path / "data") >= {"restored-model"}
+    # the last backup at SIGTERM: tried, and (offline here) its failure logged
+    assert "backup to someone/hps-backup failed" in out and "offline" in out
+
+
+def snapshot_with_model(folder: Path, hub_cache: Path, repo: str, model: str) -> None:
+    """A database holding ``model``, as the latest snapshot in a hub cache laid out as
+    huggingface_hub lays it out."""
+    import sqlite3
+
+    from leaderboard import Store
+    from leaderboard.settings import StoreSettings
+
+    Store.open(StoreSettings(data_dir=str(folder))).close()
+    conn = sqlite3.connect(folder / "leaderboard.db")
+    with conn:
+        conn.execute(
+            "INSERT INTO models (name, created_at) VALUES (?, '2026-01-01 00:00:00')", (model,)
+        )
+    conn.close()
+    sha = "89abcdef0123456789abcdef0123456789abcdef"
+    root = hub_cache / f"datasets--{repo.replace('/', '--')}"
+    (root / "refs").mkdir(parents=True)
+    (root / "refs" / "main").write_text(sha)
+    (root / "snapshots" / sha).mkdir(parents=True)
+    (folder / "leaderboard.db").rename(root / "snapshots" / sha / "leaderboard.db")
+
+
+def model_names(data: Path) -> set[str]:
+    import sqlite3
+
+    conn = sqlite3.connect(data / "leaderboard.db")
+    try:
+        return {name for (name,) in conn.execute("SELECT name FROM models")}
+    finally:
+        conn.close()

@@ -10,6 +10,8 @@ data dir from the backup repo, opens the store, starts the in-process worker whe
 from __future__ import annotations
 
 import logging
+import signal
+import sys
 import threading
 
 import gradio as gr
@@ -122,6 +124,16 @@ def preload(pool: ScorerPool, version: str) -> threading.Thread:
     return thread
 
 
+def load_before_launch(pool: ScorerPool) -> None:
+    """ZeroGPU: a GPU call's process sees only the weights loaded before it started, so every
+    version is loaded now, before launch (:mod:`scorer.gpu`); a failure is shown as usual."""
+    for version in VERSIONS:
+        try:
+            pool.get(version)
+        except HPSError as exc:
+            log.warning("scorer %s not available: %s", version, exc)
+
+
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     try:
@@ -145,18 +157,15 @@ def main() -> None:
         scheduler.start(stop)
         on_job_done = lambda sid: scheduler.request(f"job #{sid} done")  # noqa: E731
     if zero_gpu():
-        # a ZeroGPU call's process sees only the weights loaded before it started: load
-        # every version now, before launch (scorer.gpu)
-        for version in VERSIONS:
-            try:
-                ctx.pool.get(version)
-            except HPSError as exc:
-                log.warning("scorer %s not available: %s", version, exc)
+        load_before_launch(ctx.pool)
     else:
         preload(ctx.pool, settings.version)
     worker_stop = None
     if settings.worker:
         _, worker_stop = start_worker(ctx, on_job_done)
+    # a host stops the app with SIGTERM (a Space restarting): leave through the finally below,
+    # so the worker stops and a last backup is made
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:
         demo.launch(**launch_kwargs(settings))
     finally:
