@@ -51,6 +51,13 @@ def test_data_and_hub_cache_go_to_writable_persistent_storage(tmp_path):
     assert settings.data_path == root / "hps" and settings.hub_cache is None
 
 
+def test_a_local_run_keeps_its_data_dir():
+    """Not a Space and no HPS_STORAGE_ROOT: ./data, whatever /data holds (never looked at)."""
+    settings, hosting = settings_from_env({})
+    assert settings.data_dir == "data" and settings.hub_cache is None
+    assert not hosting.persistent and hosting.notice is None
+
+
 def test_read_only_storage_is_not_used(tmp_path):
     root = tmp_path / "ro"
     root.mkdir()

@@ -7,9 +7,10 @@ folder (a storage bucket mounted read-write, by convention at ``/data``). The ru
 - host: ``HPS_HOST``, else ``GRADIO_SERVER_NAME``, else 127.0.0.1; port: ``HPS_PORT``, else
   ``GRADIO_SERVER_PORT``, else 7860.
 - data dir: ``HPS_DATA_DIR``, else ``<HPS_STORAGE_ROOT>/hps`` when the storage root is a
-  writable folder, else ``./data``; hub cache: ``HPS_HUB_CACHE``, else
-  ``<root>/.huggingface/hub`` on the same condition unless ``HF_HOME`` / ``HF_HUB_CACHE`` say
-  otherwise.
+  writable folder (on a Space, or wherever ``HPS_STORAGE_ROOT`` is set: a local checkout with
+  some ``/data`` of its own keeps ``./data``), else ``./data``; hub cache: ``HPS_HUB_CACHE``,
+  else ``<root>/.huggingface/hub`` on the same condition unless ``HF_HOME`` /
+  ``HF_HUB_CACHE`` say otherwise.
 
 On a Space (``SPACE_ID`` set) whose data is not on persistent storage, :attr:`Hosting.notice`
 says that results are lost on restart (or, with ``HPS_BACKUP_REPO``, that only the database
@@ -57,8 +58,10 @@ def settings_from_env(environ: Mapping[str, str] | None = None) -> tuple[AppSett
         except ValueError as exc:
             raise ConfigError(f"GRADIO_SERVER_PORT={raw!r}: {exc}") from None
     root = Path(settings.storage_root).expanduser()
+    on_space = bool(environ.get("SPACE_ID"))
+    wanted = on_space or "HPS_STORAGE_ROOT" in environ
     persistent = False
-    if "HPS_DATA_DIR" not in environ and storage_writable(root):
+    if "HPS_DATA_DIR" not in environ and wanted and storage_writable(root):
         overrides["data_dir"] = str(root / "hps")
         persistent = True
     if (
@@ -68,7 +71,6 @@ def settings_from_env(environ: Mapping[str, str] | None = None) -> tuple[AppSett
     ):
         overrides["hub_cache"] = str(root / ".huggingface" / "hub")
     settings = settings.replace(**overrides)
-    on_space = bool(environ.get("SPACE_ID"))
     notice = None
     if on_space and not persistent and "HPS_DATA_DIR" not in environ:
         notice = (

@@ -32,8 +32,9 @@ class AppSettings(SubmissionSettings):
         "/data",
         str.strip,
         "Persistent storage (on a Hugging Face Space: a storage bucket mounted read-write). "
-        "When it is a writable folder and HPS_DATA_DIR / HPS_HUB_CACHE are unset, the data "
-        "dir is `<root>/hps` and the hub cache `<root>/.huggingface/hub`.",
+        "On a Space (SPACE_ID set) or when set, if it is a writable folder and HPS_DATA_DIR / "
+        "HPS_HUB_CACHE are unset, the data dir is `<root>/hps` and the hub cache "
+        "`<root>/.huggingface/hub`.",
     )
     backup_interval_s: float = setting(
         600.0,
