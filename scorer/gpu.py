@@ -56,11 +56,16 @@ def duration_s(n_images: int, base_s: float, per_image_s: float) -> int:
 
 
 def batch_forward(
-    key: int, pixels: torch.Tensor, prompts: Sequence[str], seconds: int
+    key: int,
+    pixels: torch.Tensor,
+    prompts: Sequence[str],
+    text: dict[str, torch.Tensor],
+    seconds: int,
 ) -> tuple[list[float], dict[str, torch.Tensor]]:
-    """The body of one GPU call: scores of ``pixels`` against ``prompts``, and the text
-    embeddings of ``prompts`` for the caller's cache. No lock is taken: in the fork, a lock
-    the caller held at fork time stays held forever."""
+    """The body of one GPU call: scores of ``pixels`` against ``prompts``, given the text
+    embeddings the caller has (``text``); returns the scores and the embeddings encoded here,
+    for the caller's cache. No lock and no cache is touched: in the fork, a lock some other
+    thread of the caller held at fork time stays held forever."""
     del seconds  # read by the duration rule only
     scorer = _scorers.get(key)
     if scorer is None:
@@ -68,10 +73,11 @@ def batch_forward(
             f"scorer #{key} was loaded after this GPU process started; on ZeroGPU every "
             "version is loaded before launch (web.app.main)"
         )
-    text = scorer.encode_texts(prompts)
+    missing = [p for p in dict.fromkeys(prompts) if p not in text]
+    new = dict(zip(missing, scorer.encode_text_rows(missing))) if missing else {}
+    rows = torch.stack([text[p] if p in text else new[p] for p in prompts])
     img = scorer.encode_images(pixels)
-    scores = (100.0 * (img * text).sum(dim=-1)).tolist()
-    return scores, scorer.cached_text_embeddings(prompts)
+    return (100.0 * (img * rows).sum(dim=-1)).tolist(), new
 
 
 def _decorated():
@@ -79,7 +85,7 @@ def _decorated():
         return batch_forward
     import spaces
 
-    return spaces.GPU(batch_forward, duration=lambda key, pixels, prompts, seconds: seconds)
+    return spaces.GPU(batch_forward, duration=lambda key, pixels, prompts, text, seconds: seconds)
 
 
 forward = _decorated()

@@ -225,3 +225,13 @@ def test_distribution_one_box_per_model_with_every_scored_image():
     fig = figures.score_distributions(scores, "v2.1")
     assert [t.name for t in fig.data] == ["m1", "m2"]
     assert len(fig.data[0].y) == 8 and list(fig.data[1].x) == ["photo"]
+
+
+def test_model_link_is_nofollow_noopener_and_only_http():
+    from web.model_tab import link_html
+
+    out = link_html('https://x.org/a?b=1&c="<2>"')
+    assert out.startswith('<a href="https://x.org/a?b=1&amp;c=&quot;&lt;2&gt;&quot;"')
+    assert 'rel="nofollow noopener noreferrer"' in out
+    for bad in ("javascript:alert(1)", "data:text/html,x", None, "", "https://"):
+        assert link_html(bad) == ""

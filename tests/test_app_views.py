@@ -4,7 +4,9 @@ tiny model (no server)."""
 from __future__ import annotations
 
 import csv
+import os
 import re
+import time
 from pathlib import Path
 
 import pytest
@@ -17,7 +19,7 @@ from submissions import Worker
 from tests.conftest import SMALL_PROMPTS_PER_STYLE, make_benchmark, zip_folder
 from web import admin, texts
 from web.context import AppContext
-from web.leaderboard_tab import api_row, leaderboard_view, query_rows
+from web.leaderboard_tab import api_row, leaderboard_view, query_rows, write_csv
 from web.model_tab import h2h_table, model_choices, model_view, pair_view
 from web.submit_tab import progress_dict, progress_html, queue_frame, submit_upload
 
@@ -168,13 +170,38 @@ def test_admin_actions_need_the_token(ctx, tmp_path):
     assert not ctx.store.submission_folder(sid).exists()
 
 
+def test_wrong_admin_tokens_are_throttled_per_client(ctx):
+    now = [1000.0]
+    throttle = admin.Throttle(max_failures=3, window_s=60, clock=lambda: now[0])
+    settings = ctx.settings.replace(admin_token="s3cret")
+
+    def check(token, client="1.2.3.4"):
+        admin.check_token(settings, token, throttle=throttle, client=client)
+
+    for _ in range(3):
+        with pytest.raises(admin.AdminDenied, match="wrong admin token"):
+            check("guess")
+    # the right token is refused too while the address is throttled, without being compared
+    with pytest.raises(admin.AdminDenied, match="try again in 60 s"):
+        check("s3cret")
+    check("s3cret", client="5.6.7.8")  # other clients are not affected
+    now[0] += 60.5
+    check("s3cret")
+
+
+@pytest.mark.parametrize("value", ["abc", "1.5", -1, 0, 1.5, True, "１", 2**40, float("nan")])
+def test_bad_submission_ids_are_user_errors(ctx, value):
+    with pytest.raises(ConfigError, match="is not a submission number"):
+        progress_dict(ctx, value)
+
+
 # --- model and head-to-head ---------------------------------------------------------
 def test_model_view_of_verified_and_reported_rows(ctx, tmp_path):
     sid = submit_zip(ctx, tmp_path, "**bold**")["submission_id"]  # notes="n"
     score_all(ctx)
     choices = dict((v, label) for label, v in model_choices(ctx.store.leaderboard("v2.1")))
     assert f"v:{sid}" in choices and any(v.startswith("r:") for v in choices)
-    header, details, styles, best, worst = model_view(ctx, "v2.1", f"v:{sid}")
+    header, link, details, styles, best, worst = model_view(ctx, "v2.1", f"v:{sid}")
     assert "\\*\\*bold\\*\\*" in header
     assert f"{texts.LABEL_NOTES}: n" in details.splitlines()
     assert "Precision: fp32" in details
@@ -189,7 +216,7 @@ def test_model_view_of_verified_and_reported_rows(ctx, tmp_path):
     top = best.iloc[0]
     assert top["prompt"] == prompts[top["style"]][top["index"]]
     reported = next(v for v in choices if v.startswith("r:"))
-    header, details, styles, best, worst = model_view(ctx, "v2.1", reported)
+    header, link, details, styles, best, worst = model_view(ctx, "v2.1", reported)
     assert texts.MODEL_REPORTED_ONLY in header and best is None
 
 
@@ -206,8 +233,37 @@ def test_head_to_head_win_rates_are_complementary(ctx, tmp_path):
     wins = sum(x > y for s in STYLES for x, y in zip(sa[s], sb[s]))
     assert ab.iloc[-1]["A wins"] == f"{wins / (4 * N):.1%}"
     assert "wins" in summary
-    items, prompt = pair_view(ctx, f"v:{a}", f"v:{b}", "paintings", 2)
+    items, prompt = pair_view(ctx, "v2.1", f"v:{a}", f"v:{b}", "paintings", 2)
     assert [Path(p).parent.parent.name for p, _ in items] == [str(a), str(b)]
     assert items[0][1].startswith(f"A (#{a}): ") and f"{sa['paintings'][2]:.2f}" in items[0][1]
     assert prompt == ctx.prompts().styles["paintings"][2]
-    assert pair_view(ctx, None, f"v:{b}", "photo", 0) == ([], "")
+    assert pair_view(ctx, "v2.1", None, f"v:{b}", "photo", 0) == ([], "")
+    # anyone can call these events: they reach only rows the leaderboard shows
+    queued = submit_zip(ctx, tmp_path, "C", shade=40)["submission_id"]
+    ctx.store.hide_submission(b)
+    for other in (f"v:{b}", f"v:{queued}", "v:999", "v:x", f"v:{a} "):
+        with pytest.raises(ConfigError, match="not a verified model"):
+            pair_view(ctx, "v2.1", f"v:{a}", other, "photo", 0)
+    with pytest.raises(ConfigError, match="not a verified model"):
+        pair_view(ctx, "v2.0", f"v:{a}", f"v:{a}", "photo", 0)  # a v2.1 row
+
+
+def test_exported_csvs_are_pruned_by_age(tmp_path):
+    folder = tmp_path / "exports"
+    folder.mkdir()
+    old = folder / "hps-leaderboard-v2.1-0123456789.csv"
+    old.write_text("old export")
+    week_ago = time.time() - 7 * 24 * 3600
+    os.utime(old, (week_ago, week_ago))
+    unrelated = folder / "notes.txt"
+    unrelated.write_text("not an export")
+    os.utime(unrelated, (week_ago, week_ago))
+    first = write_csv(folder, "v2.1", [], max_age_s=3600)
+    second = write_csv(folder, "v2.0", [], max_age_s=3600)
+    assert not old.exists()  # older than an hour: deleted
+    assert unrelated.exists()  # only the app's own exports are touched
+    assert {Path(first).name, Path(second).name} | {"notes.txt"} == {
+        p.name for p in folder.iterdir()
+    }
+    # many downloads of the same table reuse one file
+    assert write_csv(folder, "v2.1", [], max_age_s=3600) == first

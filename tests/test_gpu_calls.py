@@ -72,7 +72,7 @@ def test_gpu_duration_is_sized_to_the_batch():
 
 def test_a_scorer_unknown_to_the_gpu_process_is_a_clear_error():
     with pytest.raises(RuntimeError, match="loaded after this GPU process started"):
-        gpu.batch_forward(10**9, images(1), ["x"], 1)
+        gpu.batch_forward(10**9, images(1), ["x"], {}, 1)
 
 
 ZERO = """

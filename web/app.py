@@ -82,7 +82,9 @@ def create_app(
             api_visibility="private",
         )
     # Live requests default to 4 at a time; scoring events are limited to 1 (score_tab).
-    demo.queue(default_concurrency_limit=4, max_size=settings.queue_size)
+    # api_open=False: no event runs by a direct POST to /gradio_api/run/..., past the queue
+    # and its concurrency limits; clients (the page, gradio_client) go through the queue.
+    demo.queue(default_concurrency_limit=4, max_size=settings.queue_size, api_open=False)
     demo.hps_context = ctx  # for main() and tests: the pool, store and settings in use
     return demo
 
@@ -138,16 +140,16 @@ def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     try:
         settings, hosting = settings_from_env()
-    except HPSError as exc:
-        raise SystemExit(f"error: {exc}") from None
-    if hosting.notice:
-        log.warning("%s", hosting.notice)
-    log.info("data dir %s%s", settings.data_path, " (persistent)" if hosting.persistent else "")
-    backup = Backup(settings)
-    if backup.enabled:
-        backup.restore_at_start()  # before anything is written; errors shown to the admin
-    settings.data_path.mkdir(parents=True, exist_ok=True)
-    store = Store.open(settings)
+        if hosting.notice:
+            log.warning("%s", hosting.notice)
+        log.info("data dir %s%s", settings.data_path, " (persistent)" * hosting.persistent)
+        backup = Backup(settings)
+        if backup.enabled:
+            backup.restore_at_start()  # before anything is written; errors shown to the admin
+        store = Store.open(settings)
+    except HPSError as exc:  # a bad setting, an unwritable HPS_DATA_DIR: one line, status 2
+        print(f"error: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
     demo = create_app(settings, store=store, hosting=hosting, backup=backup)
     ctx = demo.hps_context
     stop = threading.Event()

@@ -3,12 +3,15 @@ verified models: win rates with CIs; one prompt's two images side by side)."""
 
 from __future__ import annotations
 
+import html
+import math
 from collections.abc import Mapping, Sequence
 
 import gradio as gr
 import pandas as pd
 
 from leaderboard import KIND_VERIFIED
+from leaderboard.identity import is_safe_link
 from leaderboard.stats import bootstrap_ci, head_to_head
 from scorer.benchmark import image_path
 from scorer.errors import ConfigError
@@ -111,6 +114,16 @@ def h2h_table(scores_a, scores_b) -> tuple[pd.DataFrame, str]:
     return pd.DataFrame(data, columns=texts.H2H_COLUMNS), summary
 
 
+def _prompt_index(value) -> int:
+    """A prompt index from the form (a number); ConfigError for anything else."""
+    if value is None or value == "":
+        return 0
+    number = value if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+    if number is None or not math.isfinite(number) or number != int(number):
+        raise ConfigError(texts.BAD_PROMPT_INDEX.format(value=repr(value)[:40]))
+    return int(value)
+
+
 # --- views ------------------------------------------------------------------------------
 def _rows(ctx: AppContext, version: str):
     return ctx.store.leaderboard(version, include_partial=True)
@@ -129,10 +142,20 @@ def details_text(info) -> str:
     return "\n".join(f"{label}: {value}" for label, value in fields if value)
 
 
+def link_html(link: str | None) -> str:
+    """The model's link as an anchor that search engines do not credit and that cannot reach
+    back into this page; nothing unless it is a plain http(s) URL."""
+    if not is_safe_link(link):
+        return ""
+    href = html.escape(link, quote=True)
+    return texts.MODEL_LINK.format(href=href, text=href)
+
+
 def model_view(ctx: AppContext, version: str, choice: str | None):
-    """(header Markdown, details text, per-style table, best prompts, worst prompts)."""
+    """(header Markdown, link HTML, details text, per-style table, best prompts, worst
+    prompts)."""
     if not choice:
-        return "", "", None, None, None
+        return "", "", "", None, None, None
     row = find_row(_rows(ctx, version), choice)
     header = texts.MODEL_HEADER.format(
         model=texts.md_escape(row.model),
@@ -143,22 +166,36 @@ def model_view(ctx: AppContext, version: str, choice: str | None):
     )
     if row.kind != KIND_VERIFIED:
         note = header + "\n\n" + texts.MODEL_REPORTED_ONLY
-        return note, "", style_table(row, None), None, None
+        return note, link_html(row.link), "", style_table(row, None), None, None
     sid = row.submission_id
     scores = ctx.store.image_scores(sid)
     best, worst = extreme_prompts(scores, ctx.store.prompts(sid))
     details = details_text(ctx.store.get_submission(sid))
-    return header, details, style_table(row, scores), best, worst
+    return header, link_html(row.link), details, style_table(row, scores), best, worst
 
 
-def pair_view(ctx: AppContext, id_a: str, id_b: str, style: str, index: int) -> tuple[list, str]:
+def verified_id(ctx: AppContext, version: str, choice: str) -> int:
+    """The submission id of a dropdown value, only if it is a verified row the leaderboard of
+    ``version`` shows: these events can be called by anyone, and must not reach hidden or
+    unfinished submissions."""
+    shown = {v for _, v in model_choices(_rows(ctx, version), verified_only=True)}
+    if choice not in shown:
+        raise ConfigError(texts.NOT_A_VERIFIED_MODEL.format(choice=str(choice)[:40]))
+    return int(choice.split(":", 1)[1])
+
+
+def pair_view(
+    ctx: AppContext, version: str, id_a: str, id_b: str, style: str, index
+) -> tuple[list, str]:
     """Both models' images for one prompt, captioned with their scores; and the prompt."""
     if not id_a or not id_b:
         return [], ""
-    index = int(index or 0)
+    if style not in STYLES:
+        raise ConfigError(texts.UNKNOWN_STYLE.format(style=str(style)[:40]))
+    index = _prompt_index(index)
     items, prompt = [], ""
     for side, choice in (("A", id_a), ("B", id_b)):
-        sid = int(choice.split(":", 1)[1])
+        sid = verified_id(ctx, version, choice)
         score = ctx.store.image_scores(sid).get(style, [])
         value = score[index] if 0 <= index < len(score) else None
         prompt = prompt or _prompt(ctx.store.prompts(sid), style, index)
@@ -174,6 +211,7 @@ def build_model_tab(ctx: AppContext, demo: gr.Blocks) -> None:
         version = gr.Radio(list(VERSIONS), value=ctx.settings.version, label=texts.LABEL_VERSION)
         choice = gr.Dropdown([], label=texts.LABEL_PICK_MODEL, scale=3)
     header = gr.Markdown()
+    link = gr.HTML(elem_id="model-link")
     details = gr.Textbox(show_label=False, interactive=False, lines=2)
     styles = gr.Dataframe(datatype="str", interactive=False)
     with gr.Row():
@@ -186,7 +224,7 @@ def build_model_tab(ctx: AppContext, demo: gr.Blocks) -> None:
     show = user_errors(lambda v, c: model_view(ctx, v, c))
     version.change(user_errors(choices), version, choice, api_visibility="private")
     demo.load(user_errors(choices), version, choice, api_visibility="private")
-    outputs = [header, details, styles, best, worst]
+    outputs = [header, link, details, styles, best, worst]
     choice.change(show, [version, choice], outputs, api_visibility="private")
 
 
@@ -209,17 +247,17 @@ def build_head_to_head_tab(ctx: AppContext, demo: gr.Blocks) -> None:
         return gr.Dropdown(choices=options, value=None), gr.Dropdown(choices=options, value=None)
 
     @user_errors
-    def compare(a, b):
+    def compare(version, a, b):
         if not a or not b or a == b:
             raise ConfigError(texts.PICK_TWO)
-        ida, idb = (int(x.split(":", 1)[1]) for x in (a, b))
+        ida, idb = (verified_id(ctx, version, x) for x in (a, b))
         table, summary = h2h_table(ctx.store.image_scores(ida), ctx.store.image_scores(idb))
         return summary, table
 
-    show_pair = user_errors(lambda a, b, s, i: pair_view(ctx, a, b, s, i))
+    show_pair = user_errors(lambda v, a, b, s, i: pair_view(ctx, v, a, b, s, i))
     for event in (version.change, demo.load):
         event(user_errors(choices), version, [model_a, model_b], api_visibility="private")
-    button.click(compare, [model_a, model_b], [summary, table], api_visibility="private")
-    pair_io = ([model_a, model_b, style, index], [pair, prompt])
+    button.click(compare, [version, model_a, model_b], [summary, table], api_visibility="private")
+    pair_io = ([version, model_a, model_b, style, index], [pair, prompt])
     for trigger in (button.click, style.change, index.change):
         trigger(show_pair, *pair_io, api_visibility="private")

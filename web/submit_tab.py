@@ -18,7 +18,7 @@ from scorer.settings import VERSIONS
 from submissions import SubmissionRejected, submit
 
 from . import texts
-from .admin import admin_action
+from .admin import Throttle, admin_action, client_address, submission_id_of
 from .context import AppContext
 from .errors import user_errors
 
@@ -100,10 +100,11 @@ def report_text(result: dict) -> str:
     return head + "\n\n" + result["report_text"]
 
 
-def progress_dict(ctx: AppContext, submission_id: int) -> dict:
-    p = ctx.store.progress(int(submission_id))
+def progress_dict(ctx: AppContext, submission_id) -> dict:
+    submission_id = submission_id_of(submission_id)
+    p = ctx.store.progress(submission_id)
     return {
-        "submission_id": int(submission_id),
+        "submission_id": submission_id,
         "status": p.status,
         "done": p.done,
         "total": p.total,
@@ -236,12 +237,21 @@ def build_submit_tab(ctx: AppContext, demo: gr.Blocks) -> None:
     # where data is lost, how the backups fare (web.hosting, leaderboard.backup)
     demo.load(ctx.storage_status, None, storage, api_visibility="private")
     refresh.click(ctx.storage_status, None, storage, api_visibility="private")
+    throttle = Throttle.from_settings(ctx.settings)
+
+    def admin_handler(action: str):
+        @user_errors
+        def on_admin(token: str, submission_id, request: gr.Request) -> str:
+            return admin_action(
+                ctx.store, ctx.settings, token, action, submission_id,
+                throttle=throttle, client=client_address(request),
+            )  # fmt: skip
+
+        return on_admin
+
     for action, admin_button in buttons.items():
         admin_button.click(
-            user_errors(lambda t, i, a=action: admin_action(ctx.store, ctx.settings, t, a, i)),
-            [token, admin_id],
-            admin_result,
-            api_visibility="private",
+            admin_handler(action), [token, admin_id], admin_result, api_visibility="private"
         )
 
     @user_errors
