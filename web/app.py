@@ -140,9 +140,6 @@ def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     try:
         settings, hosting = settings_from_env()
-        if hosting.notice:
-            log.warning("%s", hosting.notice)
-        log.info("data dir %s%s", settings.data_path, " (persistent)" * hosting.persistent)
         backup = Backup(settings)
         if backup.enabled:
             backup.restore_at_start()  # before anything is written; errors shown to the admin
@@ -150,6 +147,9 @@ def main() -> None:
     except HPSError as exc:  # a bad setting, an unwritable HPS_DATA_DIR: one line, status 2
         print(f"error: {exc}", file=sys.stderr)
         raise SystemExit(2) from None
+    if hosting.notice:
+        log.warning("%s", hosting.notice)
+    log.info("data dir %s%s", settings.data_path, " (persistent)" * hosting.persistent)
     demo = create_app(settings, store=store, hosting=hosting, backup=backup)
     ctx = demo.hps_context
     stop = threading.Event()
