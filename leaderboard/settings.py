@@ -29,6 +29,20 @@ class StoreSettings(ScorerSettings):
         "style mean is within this of the published one.",
     )
 
+    backup_repo: str | None = setting(
+        None,
+        parse_optional_str,
+        "Hub dataset `<user>/<name>` the SQLite database is backed up to (a consistent "
+        "snapshot after each finished job and every HPS_BACKUP_INTERVAL_S); an empty data "
+        "dir is restored from its latest snapshot at start. Uploaded images are not backed up.",
+    )
+    backup_token: str | None = setting(
+        None,
+        parse_optional_str,
+        "Hub token with write access to HPS_BACKUP_REPO. Unset: huggingface_hub's own "
+        "(HF_TOKEN, e.g. a Space secret, or a stored login).",
+    )
+
     @property
     def resolved_database_url(self) -> str:
         if self.database_url:

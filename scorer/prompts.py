@@ -12,6 +12,7 @@ from pathlib import Path
 
 from .errors import PromptSetError
 from .protocol import PROMPTS_PER_STYLE, STYLES
+from .zoo import hub_file
 
 HUB_DATASET = "zhwang/HPDv2"
 HUB_FOLDER = "benchmark"
@@ -35,15 +36,18 @@ def prompt_list_sha256(prompts: list[str]) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def load_prompt_sets(source: str | Path | None = None, *, expect_count: bool = True) -> PromptSets:
+def load_prompt_sets(
+    source: str | Path | None = None, *, expect_count: bool = True, hub_cache: str | None = None
+) -> PromptSets:
     """Load the four styles' prompts.
 
     ``source``: a combined ``{style: [prompts]}`` JSON file, or a folder of ``<style>.json``
-    files; ``None`` downloads ``benchmark/<style>.json`` from the hub dataset. With
+    files; ``None`` downloads ``benchmark/<style>.json`` from the hub dataset (into
+    ``hub_cache``, else the library's cache). With
     ``expect_count`` each style must hold exactly 800 prompts.
     """
     if source is None:
-        styles = _from_hub()
+        styles = _from_hub(hub_cache)
         label = f"hub dataset {HUB_DATASET} ({HUB_FOLDER}/<style>.json)"
     else:
         path = Path(source).expanduser()
@@ -92,17 +96,16 @@ def _validate(styles: dict, label: str, expect_count: bool) -> dict[str, list[st
     return out
 
 
-def _from_hub() -> dict[str, list[str]]:
+def _from_hub(hub_cache: str | None = None) -> dict[str, list[str]]:
     """``benchmark/<style>.json`` of the hub dataset, through huggingface_hub's cache (so
-    offline, ``HF_HUB_OFFLINE=1``, from the cache alone)."""
-    from huggingface_hub import hf_hub_download
+    offline, ``HF_HUB_OFFLINE=1``, from the cache alone; ``hub_cache``: HPS_HUB_CACHE)."""
     from huggingface_hub.errors import EntryNotFoundError
 
     styles = {}
     for style in STYLES:
         filename = f"{HUB_FOLDER}/{style}.json"
         try:
-            path = hf_hub_download(repo_id=HUB_DATASET, filename=filename, repo_type="dataset")
+            path = hub_file(HUB_DATASET, filename, repo_type="dataset", cache_dir=hub_cache)
         except EntryNotFoundError as exc:  # also LocalEntryNotFoundError: not in the cache
             raise PromptSetError(
                 f"benchmark prompts: {filename} is not in hub dataset {HUB_DATASET} "

@@ -48,17 +48,20 @@ def expected_checkpoint_sha256(settings, version: str) -> str:
         except CheckpointError:
             return PENDING_PREFIX + version
     spec = get_version(version)
-    try:
-        cached = try_to_load_from_cache(spec.repo_id, spec.filename)
-    except Exception:
-        cached = None
-    if isinstance(cached, str) and os.path.isfile(cached):
-        return file_sha256(cached)
+    for cache_dir in dict.fromkeys([None, settings.hub_cache]):  # preloaded, then ours
+        try:
+            cached = try_to_load_from_cache(spec.repo_id, spec.filename, cache_dir=cache_dir)
+        except Exception:
+            cached = None
+        if isinstance(cached, str) and os.path.isfile(cached):
+            return file_sha256(cached)
     return PENDING_PREFIX + version
 
 
 def load_benchmark_prompts(settings) -> PromptSets:
-    return load_prompt_sets(settings.prompts, expect_count=settings.prompt_count_check)
+    return load_prompt_sets(
+        settings.prompts, expect_count=settings.prompt_count_check, hub_cache=settings.hub_cache
+    )
 
 
 def _check_text(label: str, value: str | None, *, required: bool = False) -> str | None:

@@ -221,6 +221,7 @@ def build_submit_tab(ctx: AppContext, demo: gr.Blocks) -> None:
                 "requeue": gr.Button(texts.BUTTON_RESCORE, size="sm"),
             }
         admin_result = gr.Textbox(show_label=False, interactive=False)
+        storage = gr.Markdown(elem_id="admin-storage")
 
     @user_errors
     def on_submit(zip_file, anime, concept_art, paintings, photo, model, link, organisation,
@@ -251,6 +252,9 @@ def build_submit_tab(ctx: AppContext, demo: gr.Blocks) -> None:
     timer.tick(on_tick, job_id, [progress, queue, timer], api_visibility="private")
     refresh.click(on_tick, job_id, [progress, queue, timer], api_visibility="private")
     demo.load(user_errors(lambda: queue_frame(ctx)), None, queue, api_visibility="private")
+    # where data is lost, how the backups fare (web.hosting, leaderboard.backup)
+    demo.load(ctx.storage_status, None, storage, api_visibility="private")
+    refresh.click(ctx.storage_status, None, storage, api_visibility="private")
     throttle = Throttle.from_settings(ctx.settings)
 
     def admin_handler(action: str):

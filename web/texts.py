@@ -221,6 +221,23 @@ LABEL_PAIR = "Both images for this prompt"
 PAIR_CAPTION = "{side} (#{id}): {score}"  # no user text: captions may render markup
 H2H_SUMMARY = "Overall, **A** wins {win:.1%} of prompts (95% CI {lo:.1%} to {hi:.1%})."
 
+# --- hosting and backups -------------------------------------------------------------
+STORAGE_EPHEMERAL = (
+    "This Space has no persistent storage ({root} is not a writable folder): results are "
+    "lost on restart; attach storage or set a backup repo (HPS_BACKUP_REPO)."
+)
+STORAGE_BACKED_UP = (
+    "This Space has no persistent storage: the database (scores, submissions) is backed up "
+    "to the hub dataset {repo} and restored at start; uploaded images are lost on restart."
+)
+BACKUP_TITLE = "Storage and backups"
+BACKUP_NONE = "No backup repo set (HPS_BACKUP_REPO)."
+BACKUP_NEVER = "Backups to {repo}: none yet."
+BACKUP_OK = "Last backup to {repo}: {when} ({reason})."
+BACKUP_FAILED = "Backup to {repo} FAILED at {when}: {error}"
+BACKUP_RESTORED = "Restored at start from {repo}."
+BACKUP_RESTORE_FAILED = "Restore from {repo} at start failed: {error}"
+
 # --- about --------------------------------------------------------------------------
 ABOUT = """
 ## What is measured
