@@ -8,6 +8,7 @@ the environment (the only place), opens the store, starts the in-process worker 
 from __future__ import annotations
 
 import logging
+import signal
 import sys
 import threading
 
@@ -28,6 +29,8 @@ from .submit_tab import build_submit_tab
 
 log = logging.getLogger(__name__)
 
+CACHE_SWEEP_S = 600  # most seconds between two sweeps of Gradio's file cache
+
 CSS = """
 #leaderboard-table td { white-space: nowrap; }
 """
@@ -45,7 +48,14 @@ def create_app(
     if store is None:
         store = Store.open(settings)
     ctx = AppContext(settings, pool or ScorerPool(settings, scorer_loader), store)
-    with gr.Blocks(title=texts.TITLE, analytics_enabled=False) as demo:
+    age = settings.cache_max_age_s
+    with gr.Blocks(
+        title=texts.TITLE,
+        analytics_enabled=False,
+        # Gradio deletes the files this app put in its cache (uploads, downloads) once they
+        # are older than ``age``, and all of them when the server stops.
+        delete_cache=(min(age, CACHE_SWEEP_S), age),
+    ) as demo:
         gr.Markdown(texts.HEADER)
         with gr.Tabs():
             with gr.Tab(texts.TAB_LEADERBOARD, id="leaderboard"):
@@ -113,6 +123,10 @@ def preload(pool: ScorerPool, version: str) -> threading.Thread:
     return thread
 
 
+def _interrupt(signum, frame) -> None:
+    raise KeyboardInterrupt
+
+
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     try:
@@ -127,9 +141,13 @@ def main() -> None:
     stop = None
     if settings.worker:
         _, stop = start_worker(ctx)
+    # SIGTERM (a container stop, a supervisor) ends the server like Ctrl-C, so the cleanup
+    # below runs: the export folder and, through Gradio's lifespan, its file cache
+    signal.signal(signal.SIGTERM, _interrupt)
     try:
         demo.launch(**launch_kwargs(settings))
     finally:
         if stop is not None:
             stop.set()
+        ctx.close()
         store.close()
