@@ -187,6 +187,13 @@ class ScorerSettings(SettingsBase):
         "Benchmark prompts: a combined `{style: [prompts]}` JSON or a folder of `<style>.json`. "
         "Unset: the hub dataset `zhwang/HPDv2`, `benchmark/<style>.json`.",
     )
+    text_cache_size: int = setting(
+        10_000,
+        parse_positive_int,
+        "Most prompts whose text embeddings a loaded scorer keeps in memory (least recently "
+        "used dropped first; ~4 KiB each for ViT-H-14). Keep it above 3200 so a benchmark "
+        "job never encodes a prompt twice.",
+    )
     prompt_count_check: bool = setting(
         True,
         parse_bool,

@@ -4,7 +4,9 @@ tiny model (no server)."""
 from __future__ import annotations
 
 import csv
+import os
 import re
+import time
 from pathlib import Path
 
 import pytest
@@ -17,7 +19,7 @@ from submissions import Worker
 from tests.conftest import SMALL_PROMPTS_PER_STYLE, make_benchmark, zip_folder
 from web import admin, texts
 from web.context import AppContext
-from web.leaderboard_tab import api_row, leaderboard_view, query_rows
+from web.leaderboard_tab import api_row, leaderboard_view, query_rows, write_csv
 from web.model_tab import h2h_table, model_choices, model_view, pair_view
 from web.submit_tab import progress_dict, progress_html, queue_frame, submit_upload
 
@@ -244,3 +246,24 @@ def test_head_to_head_win_rates_are_complementary(ctx, tmp_path):
             pair_view(ctx, "v2.1", f"v:{a}", other, "photo", 0)
     with pytest.raises(ConfigError, match="not a verified model"):
         pair_view(ctx, "v2.0", f"v:{a}", f"v:{a}", "photo", 0)  # a v2.1 row
+
+
+def test_exported_csvs_are_pruned_by_age(tmp_path):
+    folder = tmp_path / "exports"
+    folder.mkdir()
+    old = folder / "hps-leaderboard-v2.1-0123456789.csv"
+    old.write_text("old export")
+    week_ago = time.time() - 7 * 24 * 3600
+    os.utime(old, (week_ago, week_ago))
+    unrelated = folder / "notes.txt"
+    unrelated.write_text("not an export")
+    os.utime(unrelated, (week_ago, week_ago))
+    first = write_csv(folder, "v2.1", [], max_age_s=3600)
+    second = write_csv(folder, "v2.0", [], max_age_s=3600)
+    assert not old.exists()  # older than an hour: deleted
+    assert unrelated.exists()  # only the app's own exports are touched
+    assert {Path(first).name, Path(second).name} | {"notes.txt"} == {
+        p.name for p in folder.iterdir()
+    }
+    # many downloads of the same table reuse one file
+    assert write_csv(folder, "v2.1", [], max_age_s=3600) == first

@@ -313,7 +313,9 @@ def test_graceful_stop_releases_the_job_and_rescore_starts_over(tmp_path, store,
     stop = threading.Event()
     thread = threading.Thread(target=Worker(store, slow, factory).run_forever, args=(stop,))
     thread.start()
+    deadline = time.monotonic() + 120
     while store.get_submission(sid).images_done < 8:
+        assert time.monotonic() < deadline, "the worker scored nothing in 120 s"
         time.sleep(0.02)
     stop.set()
     thread.join(timeout=60)

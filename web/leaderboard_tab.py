@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -38,8 +39,25 @@ def verified_scores(ctx: AppContext, rows: Sequence, limit: int = MAX_DISTRIBUTI
     return out
 
 
-def write_csv(export_dir: Path, version: str, rows: Sequence) -> str:
-    """The CSV of ``rows`` in ``export_dir``, named by version and content (race-free)."""
+def prune_exports(export_dir: Path, max_age_s: float, now: float | None = None) -> int:
+    """Remove exported files older than ``max_age_s`` (a download link lives that long);
+    returns how many were removed."""
+    cutoff = (time.time() if now is None else now) - max_age_s
+    removed = 0
+    for file in export_dir.glob("hps-leaderboard-*"):
+        try:
+            if file.stat().st_mtime < cutoff:
+                file.unlink()
+                removed += 1
+        except OSError:  # removed meanwhile by another request
+            pass
+    return removed
+
+
+def write_csv(export_dir: Path, version: str, rows: Sequence, *, max_age_s: float = 3600.0) -> str:
+    """The CSV of ``rows`` in ``export_dir``, named by version and content (race-free);
+    older exports are pruned first, so the folder stays bounded."""
+    prune_exports(export_dir, max_age_s)
     text = tables.leaderboard_csv(rows)
     digest = hashlib.sha256(text.encode()).hexdigest()[:10]
     path = export_dir / f"hps-leaderboard-{version}-{digest}.csv"
@@ -47,6 +65,8 @@ def write_csv(export_dir: Path, version: str, rows: Sequence) -> str:
         tmp = path.with_suffix(f".{os.getpid()}.tmp")
         tmp.write_text(text, encoding="utf-8")
         tmp.replace(path)
+    else:
+        os.utime(path)  # served again: its link lives on
     return str(path)
 
 
@@ -64,7 +84,7 @@ def leaderboard_view(
     frame, types = tables.leaderboard_frame(rows, columns)
     return (
         gr.Dataframe(value=frame, datatype=types),
-        write_csv(ctx.export_dir, version, rows),
+        write_csv(ctx.export_dir, version, rows, max_age_s=ctx.settings.export_max_age_s),
         figures.style_bars(rows, version),
         figures.score_distributions(verified_scores(ctx, rows), version),
     )

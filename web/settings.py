@@ -52,3 +52,8 @@ class AppSettings(SubmissionSettings):
         parse_positive_int,
         "Most requests the web app holds waiting in its queue; more are refused as busy.",
     )
+    export_max_age_s: float = setting(
+        3600.0,
+        parse_positive_float,
+        "Seconds an exported CSV is kept for download; older exports are deleted.",
+    )
