@@ -84,14 +84,14 @@ def submit_upload(
     """Validate and queue; returns ``{"ok", "submission_id", "status", "duplicate",
     "report", "report_text"}``. A rejected upload is a result (its report), not an error."""
     has_folders = any(folders.values())
-    if not zip_file and not has_folders:
-        raise ConfigError(texts.NO_UPLOAD)
-    if zip_file and has_folders:
-        raise ConfigError(texts.BOTH_UPLOADS)
     staging = None
     uploads = [_upload_path(f) for f in ([zip_file] if zip_file else [])]
     uploads += [_upload_path(f) for files in folders.values() for f in files or []]
     try:
+        if not zip_file and not has_folders:
+            raise ConfigError(texts.NO_UPLOAD)
+        if zip_file and has_folders:
+            raise ConfigError(texts.BOTH_UPLOADS)
         if has_folders:
             staging = stage_folders(ctx.settings.data_path / "uploads", folders)
         path = staging or uploads[0]
@@ -103,7 +103,7 @@ def submit_upload(
     except SubmissionRejected as exc:
         return _report_result(exc.report, None, None, False)
     finally:
-        # accepted: intake has copied what it keeps; refused: nothing is kept
+        # accepted: intake has copied what it keeps; refused or an error: nothing is kept
         if staging is not None:
             shutil.rmtree(staging, ignore_errors=True)
         discard_uploads(uploads)
