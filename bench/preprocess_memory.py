@@ -1,6 +1,6 @@
 """Peak memory of decoding and preprocessing huge images: one-shot resize vs stripes.
 
-    PYTHONPATH=. .venv/bin/python bench/preprocess_memory.py [--size 7000] [--images 4] \
+    .venv/bin/python bench/preprocess_memory.py [--size 7000] [--images 4] \
         [--workers 4]
 
 Writes ``--images`` PNGs of ``--size`` x ``--size`` pixels (a smooth pattern: tens of KB

@@ -1,5 +1,6 @@
 """The leaderboard of one version: verified rows (scored here) and reported rows (the
-published tables), ranked together by Averaged; partial rows are never ranked."""
+published tables), ranked together by Averaged; partial rows are never ranked. A reported
+row and its verified twin (same model) both carry the pair (:mod:`.reproduction`)."""
 
 from __future__ import annotations
 
@@ -14,20 +15,29 @@ from scorer.protocol import (
 )
 
 from . import models as m
-from .records import LeaderboardRow, aware
+from .records import DEFAULT_TOLERANCE, LeaderboardRow, aware
+from .reproduction import attach_reproductions
 from .stats import rank_rows
 
 
 def build_leaderboard(
-    conn: Connection, version: str, *, include_partial: bool = False, verified_only: bool = False
+    conn: Connection,
+    version: str,
+    *,
+    include_partial: bool = False,
+    verified_only: bool = False,
+    tolerance: float = DEFAULT_TOLERANCE,
 ) -> list[LeaderboardRow]:
     rows = verified_rows(conn, version)
+    reported = reported_rows(conn, version)
     if not verified_only:
-        rows += reported_rows(conn, version)
+        rows += reported
     if not include_partial:
         rows = [r for r in rows if not r["partial"]]
     ranks = rank_rows([None if r["partial"] else r["averaged"] for r in rows])
     out = [LeaderboardRow(rank=rank, **r) for r, rank in zip(rows, ranks)]
+    twins = [LeaderboardRow(rank=None, **r) for r in reported] if verified_only else []
+    out = attach_reproductions(out + twins, tolerance)[: len(out)]
     out.sort(
         key=lambda r: (
             r.rank is None,
@@ -72,6 +82,7 @@ def verified_rows(conn: Connection, version: str) -> list[dict]:
         rows.append(
             dict(
                 submission_id=sub["id"],
+                model_id=sub["model_id"],
                 model=sub["name"],
                 link=sub["link"],
                 organisation=sub["organisation"],
@@ -127,6 +138,7 @@ def reported_rows(conn: Connection, version: str) -> list[dict]:
         rows.append(
             dict(
                 submission_id=None,
+                model_id=meta["model_id"],
                 model=meta["name"],
                 link=meta["link"],
                 organisation=meta["organisation"],

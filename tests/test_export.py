@@ -12,8 +12,19 @@ from scorer.prompts import load_prompt_sets
 from submissions import Worker, submit
 from tests.conftest import build_benchmark
 
-# The row keys, plus whether the row was scored on the official prompt lists.
-KEYS = {"model", "version", "kind", "partial", "styles", "averaged", "rank", "official_prompts"}
+# The row keys, plus whether the row was scored on the official prompt lists and
+# the reported/verified pair of a published model with a verified twin.
+KEYS = {
+    "model",
+    "version",
+    "kind",
+    "partial",
+    "styles",
+    "averaged",
+    "rank",
+    "official_prompts",
+    "reproduction",
+}
 
 
 @pytest.fixture

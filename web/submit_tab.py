@@ -1,5 +1,6 @@
-"""Submit tab: zip or folder upload -> validation report at once -> a server-side scoring
-job with live progress (``gr.Timer`` polling the store); queue view; admin actions."""
+"""Submit tab: zip or folder upload, or a hub dataset reference -> validation report at once
+-> a server-side scoring job with live progress (``gr.Timer`` polling the store); queue
+view; admin actions."""
 
 from __future__ import annotations
 
@@ -80,21 +81,28 @@ def submit_upload(
     notes: str | None,
     version: str,
     partial: bool,
+    hub_ref: str | None = None,
 ) -> dict:
     """Validate and queue; returns ``{"ok", "submission_id", "status", "duplicate",
-    "report", "report_text"}``. A rejected upload is a result (its report), not an error."""
+    "report", "report_text"}``. A rejected upload is a result (its report), not an error.
+    ``hub_ref``: ``hf://datasets/...`` instead of an upload (listed, checked, fetched)."""
     has_folders = any(folders.values())
+    hub_ref = (hub_ref or "").strip()
     staging = None
     uploads = [_upload_path(f) for f in ([zip_file] if zip_file else [])]
     uploads += [_upload_path(f) for files in folders.values() for f in files or []]
     try:
-        if not zip_file and not has_folders:
+        given = sum(map(bool, (zip_file, has_folders, hub_ref)))
+        if not given:
             raise ConfigError(texts.NO_UPLOAD)
-        if zip_file and has_folders:
+        if given > 1:
             raise ConfigError(texts.BOTH_UPLOADS)
         if has_folders:
             staging = stage_folders(ctx.settings.data_path / "uploads", folders)
-        path = staging or uploads[0]
+        if hub_ref:
+            path = hub_ref
+        else:
+            path = staging or uploads[0]
         meta = dict(model=model, link=link, organisation=organisation, notes=notes)
         result = submit(
             ctx.store, path, **meta, version=version, partial=partial,
@@ -186,7 +194,15 @@ def build_submit_tab(ctx: AppContext, demo: gr.Blocks) -> None:
     with gr.Row():
         with gr.Column():
             zip_file = UploadedFile(
-                file_types=[".zip"], label=texts.LABEL_ZIP, elem_id="submit-zip"
+                file_types=[".zip", ".tar", ".gz", ".tgz"],
+                label=texts.LABEL_ZIP,
+                elem_id="submit-zip",
+            )
+            hub_ref = gr.Textbox(
+                label=texts.LABEL_HUB_REF,
+                placeholder=texts.PLACEHOLDER_HUB_REF,
+                max_lines=1,
+                elem_id="submit-hub-ref",
             )
             folders = []
             for pair in (STYLES[:2], STYLES[2:]):
@@ -237,14 +253,15 @@ def build_submit_tab(ctx: AppContext, demo: gr.Blocks) -> None:
                 "requeue": gr.Button(texts.BUTTON_RESCORE, size="sm"),
             }
         admin_result = gr.Textbox(show_label=False, interactive=False)
+        storage = gr.Markdown(elem_id="admin-storage")
 
     @user_errors
     def on_submit(zip_file, anime, concept_art, paintings, photo, model, link, organisation,
-                  notes, version, partial):  # fmt: skip
+                  notes, version, partial, hub_ref=""):  # fmt: skip
         folders = dict(zip(STYLES, (anime, concept_art, paintings, photo)))
         result = submit_upload(
             ctx, zip_file, folders, model=model, link=link, organisation=organisation,
-            notes=notes, version=version, partial=partial,
+            notes=notes, version=version, partial=partial, hub_ref=hub_ref,
         )  # fmt: skip
         return report_text(result), result, result["submission_id"], gr.Timer(active=result["ok"])
 
@@ -257,7 +274,7 @@ def build_submit_tab(ctx: AppContext, demo: gr.Blocks) -> None:
 
     button.click(
         on_submit,
-        [zip_file, *folders, model, link, organisation, notes, version, partial],
+        [zip_file, *folders, model, link, organisation, notes, version, partial, hub_ref],
         [report, raw, job_id, timer],
         api_name="submit",
         concurrency_id="intake",
@@ -267,6 +284,9 @@ def build_submit_tab(ctx: AppContext, demo: gr.Blocks) -> None:
     timer.tick(on_tick, job_id, [progress, queue, timer], api_visibility="private")
     refresh.click(on_tick, job_id, [progress, queue, timer], api_visibility="private")
     demo.load(user_errors(lambda: queue_frame(ctx)), None, queue, api_visibility="private")
+    # where data is lost, how the backups fare (web.hosting, leaderboard.backup)
+    demo.load(ctx.storage_status, None, storage, api_visibility="private")
+    refresh.click(ctx.storage_status, None, storage, api_visibility="private")
     throttle = Throttle.from_settings(ctx.settings)
 
     def admin_handler(action: str):

@@ -18,7 +18,17 @@ from scorer.protocol import STYLES
 from . import texts
 
 AVERAGED = "Averaged"
-ALL_COLUMNS: tuple[str, ...] = ("rank", "model", *STYLES, AVERAGED, "images", "kind", "date")
+REPRODUCTION = "reproduction"
+ALL_COLUMNS: tuple[str, ...] = (
+    "rank",
+    "model",
+    *STYLES,
+    AVERAGED,
+    "images",
+    "kind",
+    REPRODUCTION,
+    "date",
+)
 DEFAULT_COLUMNS: tuple[str, ...] = ALL_COLUMNS
 SORT_KEYS: tuple[str, ...] = ("rank", AVERAGED, *STYLES, "model", "images", "date")
 COLUMN_TYPES = {"rank": "number", "images": "number"}
@@ -78,8 +88,26 @@ def display_cells(row) -> dict[str, object]:
     cells["kind"] = texts.BADGE.get(row.kind, row.kind) + (
         "" if row.official_prompts else texts.CUSTOM_PROMPTS_MARK
     )
+    cells[REPRODUCTION] = reproduction_cell(row)
     cells["date"] = _date(row.created_at)
     return cells
+
+
+def reproduction_cell(row) -> str:
+    """For a published row and its verified twin: the mark and verified − reported per style
+    and Averaged (the other side's values are on its twin's line); empty otherwise."""
+    rep = row.reproduction
+    if rep is None:
+        return ""
+    diffs = ", ".join(
+        texts.REPRO_DIFF.format(
+            column=AVERAGED if column == "averaged" else column,
+            diff="–" if diff is None else f"{diff:+.2f}",
+        )
+        for column, diff in rep.difference.items()
+    )
+    mark = texts.REPRODUCED if rep.reproduced else texts.NOT_REPRODUCED
+    return texts.REPRO_CELL.format(mark=mark, diffs=diffs)
 
 
 def leaderboard_frame(
