@@ -1,7 +1,13 @@
 """The leaderboard of one version: verified rows (scored here) and reported rows (the
-published tables), ranked together by Averaged; partial rows are never ranked."""
+published tables), ranked together by Averaged; partial rows are never ranked.
+
+Ranks are global within a version: filters (verified only, partial shown or not) hide rows,
+never renumber them. Verified rows carry a 95% rank interval from the bootstrap
+(:func:`leaderboard.stats.rank_intervals`); reported rows have none."""
 
 from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
 
 from sqlalchemy import Connection, select
 
@@ -15,19 +21,59 @@ from scorer.protocol import (
 
 from . import models as m
 from .records import LeaderboardRow, aware
-from .stats import rank_rows
+from .stats import RankInterval, rank_intervals, rank_rows, resampled_averaged, ties
 
 
-def build_leaderboard(
-    conn: Connection, version: str, *, include_partial: bool = False, verified_only: bool = False
+def all_rows(conn: Connection, version: str) -> list[dict]:
+    """Every row of the version (verified, reported, partial) as plain dicts."""
+    return verified_rows(conn, version) + reported_rows(conn, version)
+
+
+def ranking_key(rows: Sequence[dict]) -> tuple:
+    """What the ranks and rank intervals depend on: equal keys give equal intervals."""
+    return tuple((r["submission_id"], r["averaged"], r["n_images"], r["partial"]) for r in rows)
+
+
+def row_rank_intervals(
+    rows: Sequence[dict], scores: Mapping[int, Mapping[str, Sequence[float | None]]]
+) -> list[RankInterval | None]:
+    """Rank interval of each row: verified, ranked rows with all four styles scored
+    (``scores``: submission id -> per-style image scores); None for the others.
+
+    Every model is resampled with the same seed, so a resample draws the same prompt
+    indices for all models of equal size: a paired bootstrap, as in head-to-head."""
+    values = [None if r["partial"] else r["averaged"] for r in rows]
+    resampled = {}
+    for i, r in enumerate(rows):
+        if values[i] is not None and r["submission_id"] in scores:
+            samples = resampled_averaged(scores[r["submission_id"]])
+            if samples is not None:
+                resampled[i] = samples
+    return rank_intervals(values, resampled)
+
+
+def assemble(
+    rows: Sequence[dict],
+    intervals: Sequence[RankInterval | None],
+    *,
+    include_partial: bool = False,
+    verified_only: bool = False,
 ) -> list[LeaderboardRow]:
-    rows = verified_rows(conn, version)
-    if not verified_only:
-        rows += reported_rows(conn, version)
-    if not include_partial:
-        rows = [r for r in rows if not r["partial"]]
+    """Rank all rows of the version, then filter: best first, partial rows last."""
     ranks = rank_rows([None if r["partial"] else r["averaged"] for r in rows])
-    out = [LeaderboardRow(rank=rank, **r) for r, rank in zip(rows, ranks)]
+    tied = ties(intervals)
+    out = [
+        LeaderboardRow(
+            rank=rank,
+            rank_low=ci.low if ci else None,
+            rank_high=ci.high if ci else None,
+            tied=is_tied,
+            **r,
+        )
+        for r, rank, ci, is_tied in zip(rows, ranks, intervals, tied)
+        if (include_partial or not r["partial"])
+        and (not verified_only or r["kind"] == m.KIND_VERIFIED)
+    ]
     out.sort(
         key=lambda r: (
             r.rank is None,

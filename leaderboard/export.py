@@ -1,8 +1,9 @@
 """Leaderboard export as JSON or CSV, and reading an export back.
 
 JSON: a list of rows ``{"model", "version", "kind", "partial", "styles": {style: {"mean",
-"std", "n"}}, "averaged", "rank", "official_prompts"}``. CSV: one line per row, columns
-``<style>_mean``, ``<style>_std``, ``<style>_n`` for each style, plus images, link,
+"std", "n"}}, "averaged", "rank", "rank_ci", "tied", "official_prompts"}`` (``rank_ci``: the
+95% bootstrap interval of a verified row's rank, ``[low, high]``, else null). CSV: one line
+per row, columns ``<style>_mean``, ``<style>_std``, ``<style>_n`` for each style, plus images, link,
 organisation and date; empty cells are None. The web app's download is this CSV too.
 """
 

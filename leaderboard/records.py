@@ -45,6 +45,11 @@ class LeaderboardRow:
     status: str
     # scored on the official benchmark prompt lists (reported rows: the published tables)
     official_prompts: bool = True
+    # 95% bootstrap interval of the rank (verified, ranked rows only) and whether it
+    # overlaps another row's interval (statistically tied)
+    rank_low: int | None = None
+    rank_high: int | None = None
+    tied: bool = False
 
     def as_dict(self) -> dict:
         return {
@@ -55,6 +60,8 @@ class LeaderboardRow:
             "styles": {s: (st.as_dict() if st else None) for s, st in self.styles.items()},
             "averaged": self.averaged,
             "rank": self.rank,
+            "rank_ci": None if self.rank_low is None else [self.rank_low, self.rank_high],
+            "tied": self.tied,
             "official_prompts": self.official_prompts,
         }
 

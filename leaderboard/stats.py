@@ -7,6 +7,12 @@
   **images** (per-image scores, with replacement), not the ten chunk means: ten values give a
   coarse, unstable interval, and with every chunk full the mean of chunk means equals the
   mean of the images, so resampling images estimates the uncertainty of the same number.
+* :func:`resampled_averaged` and :func:`rank_intervals`: a 95% interval of each verified
+  row's rank, as LMArena shows it. Each resample redraws every verified model's images
+  (within each style, as :func:`bootstrap_ci` does) and ranks all rows of the version on the
+  resampled Averaged; reported rows keep their published value (no images to resample).
+  The interval is the spread of a row's rank over the resamples. :func:`ties` marks rows
+  whose intervals overlap: their order is not settled by the data.
 * :func:`head_to_head`: two models on the same prompts: per style and overall, win rate
   (ties count half) with its bootstrap 95% CI, mean difference a - b, and a paired bootstrap
   95% CI of that difference (both from the same resamples)
@@ -79,6 +85,85 @@ def _percentiles(samples: np.ndarray, level: float) -> Interval:
     tail = (1.0 - level) / 2.0 * 100.0
     low, high = np.percentile(samples, [tail, 100.0 - tail])
     return Interval(float(low), float(high))
+
+
+def resampled_averaged(
+    scores: Mapping[str, Sequence[float | None]],
+    *,
+    n_resamples: int = N_RESAMPLES,
+    seed: int = 0,
+) -> np.ndarray | None:
+    """Averaged (mean of the four style means) in each of ``n_resamples`` bootstrap
+    resamples of the images of each style; None unless every style has a score."""
+    rng = np.random.default_rng(seed)
+    total = np.zeros(n_resamples, dtype=np.float64)
+    for style in STYLES:
+        data = np.array([v for v in scores.get(style, []) if v is not None], dtype=np.float64)
+        if data.size == 0:
+            return None
+        idx = rng.integers(0, data.size, size=(n_resamples, data.size))
+        total += data[idx].mean(axis=1)
+    return total / len(STYLES)
+
+
+def averaged_ci(
+    scores: Mapping[str, Sequence[float | None]], *, level: float = 0.95, seed: int = 0
+) -> Interval | None:
+    """Percentile bootstrap interval of Averaged (see :func:`resampled_averaged`)."""
+    samples = resampled_averaged(scores, seed=seed)
+    return None if samples is None else _percentiles(samples, level)
+
+
+@dataclass(frozen=True)
+class RankInterval:
+    low: int  # best rank in the interval (1 = first)
+    high: int
+
+
+def rank_intervals(
+    values: Sequence[float | None],
+    resampled: Mapping[int, np.ndarray],
+    *,
+    level: float = 0.95,
+) -> list[RankInterval | None]:
+    """Interval of the competition rank of each value over the resamples.
+
+    ``values``: the point Averaged of every row (None: unranked, left out);
+    ``resampled``: row position -> Averaged in each resample (all the same length); rows
+    without an entry keep their point value in every resample. Rows without resamples get
+    None: they have no interval of their own.
+    """
+    ranked = [i for i, v in enumerate(values) if v is not None]
+    out: list[RankInterval | None] = [None] * len(values)
+    samples = {i: s for i, s in resampled.items() if i in ranked}
+    if not samples:
+        return out
+    n_res = len(next(iter(samples.values())))
+    matrix = np.empty((len(ranked), n_res), dtype=np.float64)
+    for row, i in enumerate(ranked):
+        matrix[row] = samples[i] if i in samples else values[i]
+    # rank in a resample = 1 + how many rows score strictly higher in it (ties share a rank)
+    ranks = 1 + (matrix[None, :, :] > matrix[:, None, :]).sum(axis=1)
+    tail = (1.0 - level) / 2.0
+    for row, i in enumerate(ranked):
+        if i in samples:
+            low, high = np.quantile(ranks[row], [tail, 1.0 - tail], method="inverted_cdf")
+            out[i] = RankInterval(int(low), int(high))
+    return out
+
+
+def ties(intervals: Sequence[RankInterval | None]) -> list[bool]:
+    """True for each interval that overlaps another one (None never overlaps)."""
+    out = []
+    for i, a in enumerate(intervals):
+        out.append(
+            a is not None
+            and any(
+                b is not None and j != i and a.low <= b.high and b.low <= a.high
+                for j, b in enumerate(intervals)
+            )
+        )
+    return out
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,10 @@ from submissions import Worker, submit
 from tests.conftest import build_benchmark
 
 # The row keys, plus whether the row was scored on the official prompt lists.
-KEYS = {"model", "version", "kind", "partial", "styles", "averaged", "rank", "official_prompts"}
+KEYS = {
+    "model", "version", "kind", "partial", "styles", "averaged", "rank", "rank_ci", "tied",
+    "official_prompts",
+}  # fmt: skip
 
 
 @pytest.fixture

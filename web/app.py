@@ -19,17 +19,17 @@ from submissions import Worker
 
 from . import texts
 from .context import AppContext
+from .errors import user_errors
 from .leaderboard_tab import build_leaderboard_tab
 from .model_tab import build_head_to_head_tab, build_model_tab
+from .page import CSS, HEAD
 from .score_tab import build_compare_tab, build_score_tab, scorer_status
 from .settings import AppSettings
 from .submit_tab import build_submit_tab
+from .tables import SORT_KEYS
+from .urlstate import parse_query
 
 log = logging.getLogger(__name__)
-
-CSS = """
-#leaderboard-table td { white-space: nowrap; }
-"""
 
 
 def create_app(
@@ -45,22 +45,49 @@ def create_app(
         store = Store.open(settings)
     ctx = AppContext(settings, pool or ScorerPool(settings, scorer_loader), store)
     with gr.Blocks(title=texts.TITLE, analytics_enabled=False) as demo:
-        gr.Markdown(texts.HEADER)
-        with gr.Tabs():
-            with gr.Tab(texts.TAB_LEADERBOARD, id="leaderboard"):
-                build_leaderboard_tab(ctx, demo)
-            with gr.Tab(texts.TAB_SCORE, id="score"):
+        gr.Markdown(texts.HEADER, elem_classes=["hps-intro"])
+        with gr.Tabs(elem_id="hps-tabs") as tabs:
+            with gr.Tab(texts.TAB_LEADERBOARD, id="leaderboard") as first:
+                board = build_leaderboard_tab(ctx, demo)
+            with gr.Tab(texts.TAB_MODEL, id="model") as model_tab:
+                model = build_model_tab(ctx, demo)
+            with gr.Tab(texts.TAB_HEAD_TO_HEAD, id="h2h") as h2h_tab:
+                h2h = build_head_to_head_tab(ctx, demo)
+            with gr.Tab(texts.TAB_SCORE, id="score") as score_tab:
                 score_status = build_score_tab(ctx.pool)
-            with gr.Tab(texts.TAB_COMPARE, id="compare"):
+            with gr.Tab(texts.TAB_COMPARE, id="compare") as compare_tab:
                 compare_status = build_compare_tab(ctx.pool)
-            with gr.Tab(texts.TAB_SUBMIT, id="submit"):
+            with gr.Tab(texts.TAB_SUBMIT, id="submit") as submit_tab:
                 build_submit_tab(ctx, demo)
-            with gr.Tab(texts.TAB_MODEL, id="model"):
-                build_model_tab(ctx, demo)
-            with gr.Tab(texts.TAB_HEAD_TO_HEAD, id="h2h"):
-                build_head_to_head_tab(ctx, demo)
-            with gr.Tab(texts.TAB_ABOUT, id="about"):
+            with gr.Tab(texts.TAB_ABOUT, id="about") as about_tab:
                 gr.Markdown(texts.ABOUT)
+        for tab, tab_id in ((first, ""), (model_tab, "model"), (h2h_tab, "h2h"),
+                            (score_tab, "score"), (compare_tab, "compare"),
+                            (submit_tab, "submit"), (about_tab, "about")):  # fmt: skip
+            # before the URL's view is restored, a tab "selected" on mount must not touch it
+            js = f"() => {{ if (window.hpsRestored) hpsSetParams({{tab: '{tab_id}'}}); }}"
+            tab.select(None, None, None, js=js)
+
+        def restore(request: gr.Request):
+            """The view the URL asks for, table included: one response, no figures."""
+            state = parse_query(
+                dict(request.query_params), default_version=settings.version, sort_keys=SORT_KEYS
+            )
+            return [
+                gr.Tabs(selected=state.tab),
+                *board.restore(ctx, state),
+                *model.restore(ctx, state),
+                *h2h.restore(ctx, state),
+            ]
+
+        outputs = [tabs, *board.restore_outputs, *model.restore_outputs, *h2h.restore_outputs]
+        restored = demo.load(
+            user_errors(restore), None, outputs, queue=False, show_progress="hidden",
+            api_visibility="private",
+        )  # fmt: skip
+        restored.then(None, None, None, js="() => { window.hpsRestored = true; }")
+        restored.then(board.show_figures, board.inputs, board.figure_outputs,
+                      api_visibility="private")  # fmt: skip
         demo.load(
             lambda: (scorer_status(ctx.pool, settings.version),) * 2,
             None,
@@ -80,6 +107,7 @@ def launch_kwargs(settings: AppSettings) -> dict:
         "server_port": settings.port,
         "max_file_size": f"{settings.max_upload_mb}mb",
         "css": CSS,
+        "head": HEAD,
         "show_error": True,
     }
 

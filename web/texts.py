@@ -102,18 +102,42 @@ PLACEHOLDER_SEARCH = "part of a model name"
 LABEL_VERIFIED_ONLY = "Verified only"
 LABEL_SHOW_PARTIAL = "Show partial submissions (never ranked)"
 LABEL_COLUMNS = "Columns"
-LABEL_SORT = "Sort by"
+LABEL_FILTERS = "Search and filters"
 LABEL_TABLE = "Leaderboard"
 BUTTON_CSV = "Download CSV"
-LABEL_BARS = "Per-style means with std (error bars)"
+LABEL_DOTS = "Means with 95% intervals"
 LABEL_DISTRIBUTION = "Per-image scores of verified models"
-LB_EMPTY = "No rows match."
+LB_EMPTY = "No rows to show in this version yet."
+LB_NO_MATCH = (
+    "No model matches <b>{q}</b>{filters}. Clear the search or the filters to see every row."
+)
+LB_NO_MATCH_FILTERS = " with the filters chosen"
+LB_COUNT = "{shown} of {total} models · HPS {version} · sorted by {sort}"
 BADGE = {"verified": "✔ verified", "reported": "reported"}
 PARTIAL_MARK = " (partial)"
+PARTIAL_BADGE = "partial"
 CUSTOM_PROMPTS_MARK = " · custom prompts"  # scored on prompt lists other than the benchmark's
-FIG_BARS_TITLE = "HPS {version}: style means ± std"
-FIG_DIST_TITLE = "HPS {version}: per-image scores (verified)"
-FIG_NO_DATA = "No data to plot"
+CUSTOM_PROMPTS_BADGE = "custom prompts"
+COL_RANK = "Rank"
+COL_MODEL = "Model"
+COL_IMAGES = "Images"
+COL_DATE = "Date"
+RANK_CI = "{low}–{high}"
+TIED = "tied"
+NO_CI = "no interval"
+REPORTED_SOURCE = "HPS v2 paper"
+TIP_REPORTED_SOURCE = "Published in the HPS v2 paper and its repository README."
+TIP_RANK_CI = (
+    "Rank by Averaged. Under it, for verified models: the 95% interval of the rank over "
+    "bootstrap resamples of the images; 'tied' means it overlaps another model's interval."
+)
+TIP_NO_CI = "Published numbers: no per-image scores, so no interval."
+TIP_UNRANKED = "Partial submissions are never ranked."
+FIG_DOTS_TITLE = "HPS {version} · top {n} by rank"
+FIG_DOTS_LEGEND_VERIFIED = "filled: verified, with 95% interval"
+FIG_DOTS_LEGEND_REPORTED = "open: reported (no interval)"
+FIG_DIST_TITLE = "HPS {version} · verified models"
+FIG_NO_DATA = "No models to plot"
 AXIS_SCORE = "HPS score"
 AXIS_STYLE = "style"
 
@@ -159,7 +183,22 @@ ADMIN_DONE = "Done: {action} submission #{id}."
 
 # --- model and head-to-head ---------------------------------------------------------
 LABEL_PICK_MODEL = "Model"
-MODEL_HEADER = "### {model}\nHPS {version} · {kind} · {n} images{partial}"
+BUTTON_COPY_LINK = "Copy link"
+LINK_COPIED = "Link copied"
+NO_SUCH_MODEL = "no model {choice!r} in this version's leaderboard: pick one from the list"
+MODEL_EMPTY = (
+    "<h3>Pick a model</h3><p>Choose a model above, or click a model's name in the "
+    "Leaderboard, to see its per-style results with 95% intervals and, for verified models, "
+    "the prompts it did best and worst on.</p>"
+)
+MODEL_HEADER_HTML = (
+    '<div class="hps-model-head"><h2>{model}</h2>'
+    "<p>HPS {version} · {kind} · {n} images{partial} · {rank}</p></div>"
+)
+MODEL_RANK = "rank {rank}"
+MODEL_RANK_CI = "rank {rank} (95% interval {low}–{high})"
+MODEL_TIED = ", statistically tied with a neighbour"
+MODEL_UNRANKED = "not ranked (partial)"
 MODEL_STYLE_COLUMNS = ["style", "mean", "std", "95% CI of mean", "n"]
 LABEL_BEST = "Best prompts"
 LABEL_WORST = "Worst prompts"
@@ -173,7 +212,22 @@ LABEL_STYLE = "Style"
 LABEL_PROMPT_INDEX = "Prompt index"
 LABEL_PAIR = "Both images for this prompt"
 PAIR_CAPTION = "{side} (#{id}): {score}"  # no user text: captions may render markup
-H2H_SUMMARY = "Overall, **A** wins {win:.1%} of prompts (95% CI {lo:.1%} to {hi:.1%})."
+H2H_SUMMARY = (
+    "Overall, {a} (A) scores higher than {b} (B) on {win:.1%} of prompts "
+    "(95% CI {lo:.1%} to {hi:.1%})."
+)
+H2H_NO_SHARED = "These two models have no scored prompt in common."
+H2H_EMPTY = (
+    "<h3>Pick two verified models</h3><p>Choose model A and model B above. You will see how "
+    "often A scores higher than B per style, with 95% intervals, and can page through both "
+    "images of each prompt, largest disagreements first if you like.</p>"
+)
+PROMPT_OUT_OF_RANGE = "There is no prompt {index} in {style}: this style has prompts 0 to {last}."
+PAIR_SCORES = '<p class="hps-pair-scores">A {a:.2f} · B {b:.2f} · A − B {diff:+.2f}</p>'
+PAIR_PROMPT = '<p class="hps-prompt"><b>{style} #{index}</b>: {prompt}</p>'
+BUTTON_PREV = "◀ Previous"
+BUTTON_NEXT = "Next ▶"
+LABEL_LARGEST_FIRST = "Largest disagreements first"
 
 # --- about --------------------------------------------------------------------------
 ABOUT = """
