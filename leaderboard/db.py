@@ -6,24 +6,24 @@ on connect, BEGIN in the ``begin`` event). Connections from :func:`writer` begin
 ``BEGIN IMMEDIATE``, taking the write lock up front, so a read-then-write transaction never
 fails with "database is locked" halfway; plain reads begin deferred and never block writers.
 
-Migrations: an ordered list of steps; the ``schema_version`` table records which ran. They
-run in one write transaction (on PostgreSQL under an advisory lock), so two processes starting
-at once apply each step exactly once. Add a step to change the schema; never edit an old one.
+Migrations: Alembic revisions in ``leaderboard/migrations/versions/``, applied at start by
+:func:`migrate` in one write transaction. To change the schema, change ``models.py`` and add a
+revision (``alembic revision --autogenerate`` against a database at head shows the DDL, with
+``script_location`` = ``leaderboard/migrations``); never edit an old revision.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 
-from sqlalchemy import Connection, Engine, create_engine, event, insert, select, text
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection, Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import make_url
 
 from scorer.errors import ConfigError
-
-from . import models
-from .models import utcnow
-from .seed import seed_published
 
 _WRITE = "hps_write"
 _PG_MIGRATION_LOCK = 0x48505332  # arbitrary advisory-lock key ("HPS2")
@@ -75,33 +75,40 @@ def is_postgres(engine: Engine) -> bool:
 
 # --- migrations -----------------------------------------------------------------------
 
-
-def _step_create_tables(conn: Connection) -> None:
-    models.metadata.create_all(conn)
-
-
-def _step_seed_published(conn: Connection) -> None:
-    seed_published(conn)
+MIGRATIONS_DIR = Path(__file__).with_name("migrations")
+_LEGACY_TABLE = "schema_version"  # the home-made runner of release 0.1.0: steps 1-2 = 0002
 
 
-MIGRATIONS: tuple[tuple[int, str, Callable[[Connection], None]], ...] = (
-    (1, "create tables", _step_create_tables),
-    (2, "seed published v2.0/v2.1 results", _step_seed_published),
-)
+def alembic_config(connection: Connection | None = None) -> Config:
+    """The Alembic configuration of the store (no ini file): scripts in
+    ``leaderboard/migrations``; ``connection`` is the one env.py migrates."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    config.attributes["connection"] = connection
+    return config
 
 
-def migrate(engine: Engine) -> int:
-    """Apply the steps not yet applied; return the schema version."""
+def head_revision() -> str:
+    return ScriptDirectory.from_config(alembic_config()).get_current_head()
+
+
+def migrate(engine: Engine) -> str:
+    """Upgrade the schema to the newest Alembic revision; returns it.
+
+    One write transaction (SQLite: ``BEGIN IMMEDIATE``; PostgreSQL: under an advisory lock),
+    so two processes starting at once apply each revision exactly once. A database made by
+    release 0.1.0 (``schema_version`` table, no ``alembic_version``) is stamped at the
+    revision that matches what its runner applied, then upgraded."""
     with writer(engine).begin() as conn:
         if is_postgres(engine):
             conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_MIGRATION_LOCK})
-        models.schema_version.create(conn, checkfirst=True)
-        done = set(conn.scalars(select(models.schema_version.c.step)))
-        for step, name, apply in MIGRATIONS:
-            if step in done:
-                continue
-            apply(conn)
-            conn.execute(
-                insert(models.schema_version).values(step=step, name=name, applied_at=utcnow())
-            )
-        return max([s for s, _, _ in MIGRATIONS] + list(done))
+        config = alembic_config(conn)
+        inspector = inspect(conn)
+        if inspector.has_table(_LEGACY_TABLE) and not inspector.has_table("alembic_version"):
+            steps = set(conn.scalars(text(f"SELECT step FROM {_LEGACY_TABLE}")))
+            if steps >= {1, 2}:
+                command.stamp(config, "0002")
+            elif steps == {1}:
+                command.stamp(config, "0001")
+        command.upgrade(config, "head")
+        return MigrationContext.configure(conn).get_current_revision()

@@ -34,14 +34,6 @@ def utcnow() -> datetime:
 
 metadata = MetaData()
 
-schema_version = Table(
-    "schema_version",
-    metadata,
-    Column("step", Integer, primary_key=True, autoincrement=False),
-    Column("name", String(200), nullable=False),
-    Column("applied_at", DateTime, nullable=False),
-)
-
 models = Table(
     "models",
     metadata,

@@ -1,35 +1,26 @@
-"""Scoring a benchmark folder: ``<style>/<idx:05d>.<ext>`` for the four styles.
+"""Benchmark folders: ``<style>/<idx:05d>.<ext>`` for the four styles.
 
-Images are decoded and preprocessed in a small thread pool, overlapped with the model; the
-statistics are the official ones (:mod:`scorer.protocol`). Missing images are reported and
-recorded as ``None``, never silently dropped; unreadable ones are reported with their reason
-and recorded as ``None`` too.
+Finding the image of (style, index) in such a folder is written here once
+(:func:`index_style_folder`, :func:`benchmark_images`, :func:`image_path`); a stored
+submission folder has the same layout. :func:`run_benchmark` scores a folder with the shared
+loop (:mod:`scorer.scoring`) and the official statistics (:mod:`scorer.protocol`). Missing
+images are reported and recorded as ``None``, never silently dropped; unreadable ones are
+reported with their reason and recorded as ``None`` too.
 """
 
 from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import torch
-
-from .errors import BenchmarkLayoutError, HPSError
+from .errors import BenchmarkLayoutError
 from .model import HPSScorer
 from .prompts import PromptSets
-from .protocol import IMAGE_EXTENSIONS, STYLES, StyleStats, averaged, style_stats
-from .textcache import warm_text_cache
-
-
-@dataclass(frozen=True)
-class Item:
-    style: str
-    index: int
-    prompt: str
-    path: Path
+from .protocol import IMAGE_EXTENSIONS, STYLES, StyleStats, averaged, index_ranges, style_stats
+from .scoring import Item, score_items
 
 
 @dataclass
@@ -52,7 +43,7 @@ class BenchmarkResult:
             "styles": {s: st.as_dict() for s, st in self.styles.items()},
             "averaged": self.averaged,
             "scores": self.scores,
-            "missing": {s: format_ranges(v) for s, v in self.missing.items() if v},
+            "missing": {s: index_ranges(v) for s, v in self.missing.items() if v},
             "unreadable": self.unreadable,
         }
 
@@ -69,23 +60,9 @@ class BenchmarkResult:
         return "\n".join(lines)
 
 
-def format_ranges(indices: Sequence[int]) -> str:
-    """[0, 1, 2, 5, 7, 8] -> '00000-00002, 00005, 00007-00008'."""
-    parts: list[str] = []
-    values = sorted(indices)
-    i = 0
-    while i < len(values):
-        j = i
-        while j + 1 < len(values) and values[j + 1] == values[j] + 1:
-            j += 1
-        lo, hi = values[i], values[j]
-        parts.append(f"{lo:05d}" if lo == hi else f"{lo:05d}-{hi:05d}")
-        i = j + 1
-    return ", ".join(parts)
-
-
-def index_style_folder(folder: Path, count: int) -> tuple[dict[int, Path], list[str]]:
-    """Map prompt index -> image file in one style folder; also return ignored file names.
+def index_style_folder(folder: Path, count: int | None = None) -> tuple[dict[int, Path], list[str]]:
+    """Map prompt index -> image file in one style folder (indices below ``count`` when
+    given); also return ignored file names.
 
     Two files for one index (``00001.jpg`` and ``00001.png``) is a layout error.
     """
@@ -99,7 +76,7 @@ def index_style_folder(folder: Path, count: int) -> tuple[dict[int, Path], list[
             ignored.append(entry.name)
             continue
         index = int(stem)
-        if index >= count:
+        if count is not None and index >= count:
             ignored.append(entry.name)
             continue
         if index in found:
@@ -109,6 +86,25 @@ def index_style_folder(folder: Path, count: int) -> tuple[dict[int, Path], list[
             )
         found[index] = entry
     return found, ignored
+
+
+def benchmark_images(
+    root: str | os.PathLike, counts: Mapping[str, int] | None = None
+) -> dict[tuple[str, int], Path]:
+    """The images of a benchmark (or stored submission) folder, by (style, prompt index)."""
+    root = Path(root)
+    out: dict[tuple[str, int], Path] = {}
+    for style in STYLES:
+        count = None if counts is None else counts[style]
+        files, _ignored = index_style_folder(root / style, count)
+        out.update(((style, index), path) for index, path in files.items())
+    return out
+
+
+def image_path(root: str | os.PathLike, style: str, index: int) -> Path | None:
+    """The image of prompt ``index`` in ``style`` under ``root``, or None."""
+    files, _ignored = index_style_folder(Path(root) / style)
+    return files.get(index)
 
 
 def collect(folder: str | os.PathLike, prompts: PromptSets) -> tuple[list[Item], dict]:
@@ -133,33 +129,6 @@ def collect(folder: str | os.PathLike, prompts: PromptSets) -> tuple[list[Item],
     return items, missing
 
 
-def _prefetch(
-    fn: Callable[[Item], torch.Tensor | HPSError],
-    batches: Sequence[list[Item]],
-    workers: int,
-    depth: int = 2,
-) -> Iterator[tuple[list[Item], list]]:
-    """Yield (batch, results) in order, decoding up to ``depth`` batches ahead."""
-    if workers <= 0:
-        for batch in batches:
-            yield batch, [fn(item) for item in batch]
-        return
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="hps-decode") as pool:
-        pending: list[tuple[list[Item], list[Future]]] = []
-        it = iter(batches)
-        for batch in it:
-            pending.append((batch, [pool.submit(fn, item) for item in batch]))
-            if len(pending) > depth:
-                done_batch, futures = pending.pop(0)
-                yield done_batch, [f.result() for f in futures]
-        for done_batch, futures in pending:
-            yield done_batch, [f.result() for f in futures]
-
-
-def default_workers() -> int:
-    return min(4, os.cpu_count() or 1)
-
-
 def run_benchmark(
     scorer: HPSScorer,
     folder: str | os.PathLike,
@@ -177,34 +146,18 @@ def run_benchmark(
     encodes only images.
     """
     t0 = time.perf_counter()
-    batch_size = batch_size or scorer.batch_size
-    workers = default_workers() if workers is None else workers
     items, missing = collect(folder, prompts)
-    if text_cache is not None:
-        warm_text_cache(scorer, [item.prompt for item in items], text_cache)
     scores: dict[str, list[float | None]] = {s: [None] * len(prompts.styles[s]) for s in STYLES}
     unreadable: dict[str, str] = {}
-
-    def load(item: Item) -> torch.Tensor | HPSError:
-        try:
-            return scorer.preprocess(item.path, str(item.path))
-        except HPSError as exc:  # reported, recorded as None
-            return exc
-
-    batches = [items[i : i + batch_size] for i in range(0, len(items), batch_size)]
     done = 0
-    for batch, results in _prefetch(load, batches, workers):
-        good = [(item, t) for item, t in zip(batch, results) if isinstance(t, torch.Tensor)]
-        for item, res in zip(batch, results):
-            if not isinstance(res, torch.Tensor):
-                unreadable[str(item.path)] = getattr(res, "reason", str(res))
-        if good:
-            values = scorer.score_pixels(
-                torch.stack([t for _, t in good]), [item.prompt for item, _ in good]
-            )
-            for (item, _), value in zip(good, values):
-                scores[item.style][item.index] = value
-        done += len(batch)
+    for batch in score_items(
+        scorer, items, batch_size=batch_size, workers=workers, text_cache=text_cache
+    ):
+        for item, value in batch.scored:
+            scores[item.style][item.index] = value
+        for item, reason in batch.failed:  # reported, recorded as None
+            unreadable[str(item.path)] = reason
+        done += batch.items
         if progress:
             progress(done, len(items))
     stats = {s: style_stats(scores[s]) for s in STYLES}

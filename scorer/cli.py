@@ -13,10 +13,11 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from .benchmark import format_ranges, run_benchmark
+from .benchmark import run_benchmark
 from .errors import HPSError
 from .model import load_scorer_from_settings
 from .prompts import load_prompt_sets
+from .protocol import index_ranges
 from .settings import PRECISIONS, VERSIONS, ScorerSettings
 
 
@@ -151,7 +152,7 @@ def cmd_benchmark(args: argparse.Namespace) -> int:
     for style, indices in result.missing.items():
         if indices:
             print(
-                f"missing {style}: {len(indices)} images ({format_ranges(indices)})",
+                f"missing {style}: {len(indices)} images ({index_ranges(indices)})",
                 file=sys.stderr,
             )
     for path, reason in result.unreadable.items():

@@ -7,7 +7,7 @@ layout. Parsing, scoring, storage, tables and plots all derive from these names.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 STYLES: tuple[str, ...] = ("anime", "concept-art", "paintings", "photo")
@@ -29,6 +29,21 @@ OFFICIAL_PROMPT_SHA256: dict[str, str] = {
 def image_stem(index: int) -> str:
     """File stem of the image for prompt ``index``: ``00000`` ..."""
     return f"{index:05d}"
+
+
+def index_ranges(indices: Iterable[int]) -> str:
+    """[0, 1, 2, 5, 7, 8] -> "00000-00002, 00005, 00007-00008" (duplicates ignored)."""
+    values = sorted(set(indices))
+    parts: list[str] = []
+    i = 0
+    while i < len(values):
+        j = i
+        while j + 1 < len(values) and values[j + 1] == values[j] + 1:
+            j += 1
+        lo, hi = values[i], values[j]
+        parts.append(image_stem(lo) if lo == hi else f"{image_stem(lo)}-{image_stem(hi)}")
+        i = j + 1
+    return ", ".join(parts)
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,7 @@
 """Benchmark submissions: validated intake, durable scoring jobs, the worker."""
 
 from .intake import check_image, intake, validate
-from .report import SubmissionRejected, ValidationReport, index_ranges
+from .report import SubmissionRejected, ValidationReport
 from .submit import InvalidSubmission, SubmitResult, load_benchmark_prompts, submit
 from .worker import Worker, default_scorer_factory
 
@@ -13,7 +13,6 @@ __all__ = [
     "Worker",
     "check_image",
     "default_scorer_factory",
-    "index_ranges",
     "intake",
     "load_benchmark_prompts",
     "submit",

@@ -12,6 +12,7 @@ import threading
 from pathlib import Path
 
 from leaderboard import Store
+from leaderboard import models as m
 from scorer.errors import HPSError
 from scorer.settings import VERSIONS
 
@@ -19,8 +20,6 @@ from .report import SubmissionRejected
 from .settings import SubmissionSettings
 from .submit import InvalidSubmission, load_benchmark_prompts, submit
 from .worker import Worker
-
-FINAL = ("done", "failed", "cancelled")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -95,15 +94,15 @@ def _submit(store: Store, settings: SubmissionSettings, args) -> int:
             "report": result.report.as_dict(),
         }
         print(json.dumps(out, indent=2))
-    elif info.status == "done":
+    elif info.status == m.DONE:
         _print_result(store, result.submission_id)
-    return 0 if info.status != "failed" else 1
+    return 0 if info.status != m.FAILED else 1
 
 
 def _wait(store: Store, settings: SubmissionSettings, submission_id: int, *, quiet: bool) -> None:
     """Score queued jobs here until this one ends (another worker may take it first)."""
     worker = Worker(store, settings)
-    while store.get_submission(submission_id).status not in FINAL:
+    while store.get_submission(submission_id).status not in m.FINISHED:
         if not worker.run_once():
             progress = store.progress(submission_id)
             if not quiet:
@@ -153,7 +152,7 @@ def _status(store: Store, settings: SubmissionSettings, args) -> int:
             print("  partial: shown as partial, never ranked")
         if info.error:
             print(f"  error: {info.error}")
-        if info.status == "done":
+        if info.status == m.DONE:
             _print_result(store, info.id)
         return 0
     rows = store.list_submissions()

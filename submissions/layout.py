@@ -14,9 +14,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
-from scorer.protocol import IMAGE_EXTENSIONS, STYLES, image_stem
-
-from .report import index_ranges
+from scorer.protocol import IMAGE_EXTENSIONS, STYLES, image_stem, index_ranges
 
 ALIASES: dict[str, tuple[str, ...]] = {
     "anime": ("animation", "animations", "animes", "cartoon", "cartoons", "manga"),

@@ -2,33 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from scorer.errors import HPSError
-from scorer.protocol import STYLES, image_stem
-
-
-def index_ranges(indices: Iterable[int]) -> str:
-    """[0, 1, 2, 5, 7, 8] -> "00000-00002, 00005, 00007-00008"."""
-    values = sorted(set(indices))
-    parts: list[str] = []
-    start = prev = None
-    for i in values:
-        if start is None:
-            start = prev = i
-        elif i == prev + 1:
-            prev = i
-        else:
-            parts.append(_span(start, prev))
-            start = prev = i
-    if start is not None:
-        parts.append(_span(start, prev))
-    return ", ".join(parts)
-
-
-def _span(a: int, b: int) -> str:
-    return image_stem(a) if a == b else f"{image_stem(a)}-{image_stem(b)}"
+from scorer.protocol import STYLES
 
 
 @dataclass

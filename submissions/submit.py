@@ -12,9 +12,9 @@ from pathlib import Path
 
 from huggingface_hub import try_to_load_from_cache
 
+from leaderboard import models as m
 from scorer.errors import CheckpointError, HPSError
 from scorer.prompts import PromptSets, load_prompt_sets
-from scorer.protocol import STYLES
 from scorer.zoo import file_sha256, get_version, resolve_checkpoint
 
 from .intake import intake
@@ -138,7 +138,7 @@ def submit(
             f"identical content was already submitted as #{submission_id}: "
             "its result is returned, nothing is scored again"
         )
-        if store.get_submission(submission_id).status in ("failed", "cancelled"):
+        if store.get_submission(submission_id).status in (m.FAILED, m.CANCELLED):
             store.requeue(submission_id)  # resumes: images already scored are kept
             report.warnings.append(f"#{submission_id} had stopped: queued again")
     return SubmitResult(
@@ -158,16 +158,3 @@ def _remove_stale_staging(root: Path) -> None:
                 shutil.rmtree(folder, ignore_errors=True)
         except OSError:
             pass
-
-
-def stored_images(folder: Path) -> dict[tuple[str, int], Path]:
-    """The images of a stored submission folder, by (style, prompt index)."""
-    out: dict[tuple[str, int], Path] = {}
-    for style in STYLES:
-        style_dir = folder / style
-        if not style_dir.is_dir():
-            continue
-        for file in style_dir.iterdir():
-            if file.stem.isdigit() and file.is_file():
-                out[(style, int(file.stem))] = file
-    return out

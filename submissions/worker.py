@@ -14,19 +14,20 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
+from contextlib import closing
 from importlib import metadata
 
 import open_clip
 import torch
 
 from leaderboard.stats import official_stats
+from scorer.benchmark import benchmark_images
 from scorer.errors import HPSError
 from scorer.model import load_scorer_from_settings
 from scorer.protocol import STYLES
-from scorer.textcache import load_text_cache, save_text_cache
+from scorer.scoring import Item, score_items
 
 from . import jobs
-from .submit import stored_images
 
 log = logging.getLogger(__name__)
 
@@ -118,7 +119,7 @@ class Worker:
         ):
             return
         prompts = store.prompts(claim.submission_id)
-        images = stored_images(store.data_path / claim.folder)
+        images = benchmark_images(store.data_path / claim.folder)
         info = store.get_submission(claim.submission_id)
         if len(images) != info.images_total:
             raise HPSError(
@@ -126,34 +127,36 @@ class Worker:
                 f"{claim.folder}, {info.images_total} were accepted (stored files missing)"
             )
         done = jobs.scored_keys(store, claim.submission_id)
-        todo = sorted(
-            (key for key in images if key not in done), key=lambda k: (STYLES.index(k[0]), k[1])
-        )
-        # Text embeddings persisted per checkpoint and precision: a job encodes only prompts
-        # no earlier job (or run of this one) has; saved as it goes, so a kill loses little.
-        needed = [prompts[style][i] for style, i in todo]
-        text_cache = store.data_path / "text_cache"
-        load_text_cache(scorer, needed, text_cache)
-        batch = max(1, self.settings.batch_size)
+        todo = [
+            Item(style, i, prompts[style][i], images[(style, i)])
+            for style in STYLES
+            for i in sorted(i for (s, i) in images if s == style and (s, i) not in done)
+        ]
         pause = self.settings.worker_pause_ms / 1000.0
-        for n, start in enumerate(range(0, len(todo), batch)):
-            if n % 32 == 31:
-                save_text_cache(scorer, needed[:start], text_cache)
-            if stop is not None and stop.is_set():
-                save_text_cache(scorer, needed[:start], text_cache)
-                jobs.release(store, claim)
-                return
-            keys = todo[start : start + batch]
-            pixels = torch.stack(
-                [scorer.preprocess(images[k], f"{k[0]}/{images[k].name}") for k in keys]
-            )
-            scores = scorer.score_pixels(pixels, [prompts[style][i] for style, i in keys])
-            rows = [(style, i, s) for (style, i), s in zip(keys, scores)]
-            if not jobs.save_batch(store, claim, rows):
-                log.info("job #%d is no longer ours (cancelled or reclaimed)", claim.submission_id)
-                return
-            if pause:
-                time.sleep(pause)
-        save_text_cache(scorer, needed, text_cache)
+        batches = score_items(
+            scorer,
+            todo,
+            batch_size=self.settings.batch_size,
+            text_cache=store.data_path / "text_cache",
+        )
+        with closing(batches):
+            for batch in batches:
+                if batch.failed:
+                    item, reason = batch.failed[0]
+                    raise HPSError(
+                        f"submission #{claim.submission_id}: image "
+                        f"{item.style}/{item.path.name}: {reason}"
+                    )
+                rows = [(item.style, item.index, value) for item, value in batch.scored]
+                if not jobs.save_batch(store, claim, rows):
+                    log.info(
+                        "job #%d is no longer ours (cancelled or reclaimed)", claim.submission_id
+                    )
+                    return
+                if stop is not None and stop.is_set():
+                    jobs.release(store, claim)
+                    return
+                if pause:
+                    time.sleep(pause)
         result = official_stats(store.image_scores(claim.submission_id))
         jobs.finish(store, claim, result)

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from scorer.benchmark import image_path
 from scorer.errors import ConfigError
 from scorer.pool import ScorerPool
 from scorer.protocol import STYLES
@@ -19,7 +20,6 @@ from web.context import AppContext
 from web.leaderboard_tab import api_row, figures_view, query_rows, table_html
 from web.model_tab import (
     h2h_table,
-    image_path,
     model_choices,
     model_html,
     model_view,

@@ -13,7 +13,7 @@ import pytest
 from PIL import Image
 
 from scorer.prompts import load_prompt_sets
-from submissions import SubmissionRejected, index_ranges, submit, validate
+from submissions import SubmissionRejected, submit, validate
 from submissions.layout import suggest_style
 from submissions.settings import SubmissionSettings
 from tests.conftest import build_benchmark, write_prompts, zip_tree
@@ -97,11 +97,6 @@ def test_a_missing_style_is_reported_whole(tmp_path, prompts, settings):
     (folder / "photo").rmdir()
     report = validate(folder, prompts, settings)
     assert report.missing == {"photo": f"00000-{N - 1:05d}"}
-
-
-def test_index_ranges():
-    assert index_ranges([7, 0, 1, 2, 5, 8]) == "00000-00002, 00005, 00007-00008"
-    assert index_ranges([]) == ""
 
 
 @pytest.mark.parametrize(

@@ -6,8 +6,7 @@ import math
 
 import pytest
 
-from scorer.benchmark import format_ranges
-from scorer.protocol import CHUNK, STYLES, averaged, style_stats
+from scorer.protocol import CHUNK, STYLES, averaged, index_ranges, style_stats
 
 
 def test_chunk_means_mean_and_population_std():
@@ -45,6 +44,7 @@ def test_averaged_needs_all_four_styles():
     assert set(means) == set(STYLES)
 
 
-def test_format_ranges():
-    assert format_ranges([0, 1, 2, 5, 7, 8]) == "00000-00002, 00005, 00007-00008"
-    assert format_ranges([]) == ""
+def test_index_ranges():
+    assert index_ranges([7, 0, 1, 2, 5, 8]) == "00000-00002, 00005, 00007-00008"
+    assert index_ranges([3, 3, 4]) == "00003-00004"
+    assert index_ranges([]) == ""

@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 
 import plotly.graph_objects as go
 
+from leaderboard import KIND_VERIFIED
 from leaderboard.stats import Interval
 from scorer.protocol import STYLES
 
@@ -53,7 +54,7 @@ def _empty(title: str) -> go.Figure:
 
 def _label(row) -> str:
     name = row.model if len(row.model) <= LABEL_CHARS else row.model[: LABEL_CHARS - 1] + "…"
-    mark = " ✔" if row.kind == "verified" else ""
+    mark = " ✔" if row.kind == KIND_VERIFIED else ""
     return plot_text(f"#{row.rank} {name}{mark}")
 
 
@@ -82,7 +83,7 @@ def dot_plot(
         for verified in (True, False):
             xs, ys, lo, hi, names = [], [], [], [], []
             for pos, row in enumerate(shown):
-                if (row.kind == "verified") != verified or _mean(row, series) is None:
+                if (row.kind == KIND_VERIFIED) != verified or _mean(row, series) is None:
                     continue
                 mean = _mean(row, series)
                 ci = intervals.get(row.submission_id, {}).get(series) if verified else None
@@ -97,7 +98,7 @@ def dot_plot(
             fig.add_trace(
                 go.Scatter(
                     x=xs, y=ys, mode="markers", name=series, legendgroup=series,
-                    showlegend=verified or not any(r.kind == "verified" for r in shown),
+                    showlegend=verified or not any(r.kind == KIND_VERIFIED for r in shown),
                     marker=dict(symbol=symbol, color=COLOURS[series],
                                 size=12 if series == AVERAGED else 8,
                                 line=dict(width=1.5, color=COLOURS[series])),

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import gradio as gr
 
+from leaderboard import KIND_VERIFIED
 from leaderboard.stats import averaged_ci, bootstrap_ci
 from scorer.protocol import STYLES
 from scorer.settings import VERSIONS
@@ -54,7 +55,7 @@ def verified_scores(ctx: AppContext, rows: Sequence, limit: int = MAX_DISTRIBUTI
     """{submission id: (label, per-style scores)} of the first ``limit`` verified rows."""
     out = {}
     for row in rows:
-        if row.kind != "verified" or row.submission_id is None:
+        if row.kind != KIND_VERIFIED or row.submission_id is None:
             continue
         label = f"{row.model} (#{row.submission_id})"
         out[row.submission_id] = (label, ctx.store.image_scores(row.submission_id))

@@ -10,14 +10,15 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 import gradio as gr
 import pandas as pd
 
+from leaderboard import KIND_VERIFIED
 from leaderboard.stats import bootstrap_ci, head_to_head
+from scorer.benchmark import image_path
 from scorer.errors import ConfigError, HPSError
-from scorer.protocol import IMAGE_EXTENSIONS, STYLES, image_stem
+from scorer.protocol import STYLES
 from scorer.settings import VERSIONS
 
 from . import texts
@@ -43,7 +44,7 @@ def model_choices(rows: Sequence, *, verified_only: bool = False) -> list[tuple[
     out = []
     for r in rows:
         rank = f"#{r.rank} " if r.rank is not None else ""
-        if r.kind == "verified" and r.submission_id is not None:
+        if r.kind == KIND_VERIFIED and r.submission_id is not None:
             out.append((f"{rank}{r.model} (verified #{r.submission_id})", f"v:{r.submission_id}"))
         elif not verified_only:
             out.append((f"{rank}{r.model} (reported)", f"r:{r.model}"))
@@ -52,7 +53,7 @@ def model_choices(rows: Sequence, *, verified_only: bool = False) -> list[tuple[
 
 def find_row(rows: Sequence, choice: str):
     for r in rows:
-        value = f"v:{r.submission_id}" if r.kind == "verified" else f"r:{r.model}"
+        value = f"v:{r.submission_id}" if r.kind == KIND_VERIFIED else f"r:{r.model}"
         if value == choice:
             return r
     raise ConfigError(texts.NO_SUCH_MODEL.format(choice=choice))
@@ -154,17 +155,6 @@ def step_index(order: Sequence[int], current: int, step: int) -> int:
     return order[pos]
 
 
-def image_path(folder: Path, style: str, index: int) -> Path | None:
-    """The stored image of prompt ``index`` in ``style`` (any accepted extension)."""
-    stem = image_stem(index)
-    for ext in IMAGE_EXTENSIONS:
-        for name in (stem + ext, stem + ext.upper()):
-            path = folder / style / name
-            if path.is_file():
-                return path
-    return None
-
-
 # --- views ------------------------------------------------------------------------------
 def _rows(ctx: AppContext, version: str, *, include_partial: bool = True):
     return ctx.store.leaderboard(version, include_partial=include_partial)
@@ -194,7 +184,7 @@ class ModelView:
 
 def model_view(ctx: AppContext, version: str, choice: str) -> ModelView:
     row = find_row(_rows(ctx, version), choice)
-    if row.kind != "verified":
+    if row.kind != KIND_VERIFIED:
         return ModelView(row, "", style_table(row, None), None, None)
     sid = row.submission_id
     scores = ctx.store.image_scores(sid)
@@ -219,7 +209,7 @@ def model_html(view: ModelView) -> str:
     parts = [header]
     if view.details:
         parts.append(f'<pre class="hps-details">{esc(view.details)}</pre>')
-    if row.kind != "verified":
+    if row.kind != KIND_VERIFIED:
         parts.append(f"<p>{texts.MODEL_REPORTED_ONLY}</p>")
     parts.append(frame_html(view.styles, numeric=("mean", "std", "n"), elem_id="model-styles"))
     if view.best is not None:

@@ -11,6 +11,7 @@ from pathlib import Path
 import gradio as gr
 import pandas as pd
 
+from leaderboard import models as m
 from scorer.errors import ConfigError
 from scorer.protocol import STYLES
 from scorer.settings import VERSIONS
@@ -21,7 +22,6 @@ from .admin import admin_action
 from .context import AppContext
 from .errors import user_errors
 
-TERMINAL = ("done", "failed", "cancelled")
 POLL_SECONDS = 2.0
 
 
@@ -119,7 +119,7 @@ def progress_html(p: dict | None) -> str:
         return f"<p>{texts.PROGRESS_NONE}</p>"
     rate = texts.PROGRESS_RATE.format(rate=p["rate_per_s"]) if p["rate_per_s"] else ""
     eta = ""
-    if p["status"] not in TERMINAL and p["eta_s"] is not None:
+    if p["status"] not in m.FINISHED and p["eta_s"] is not None:
         eta = texts.PROGRESS_ETA.format(eta=texts.format_duration(p["eta_s"]))
     line = texts.PROGRESS_LINE.format(
         id=int(p["submission_id"]), status=p["status"], done=int(p["done"]),
@@ -218,7 +218,7 @@ def build_submit_tab(ctx: AppContext, demo: gr.Blocks) -> None:
         if submission_id is None:
             return progress_html(None), queue_frame(ctx), gr.Timer(active=False)
         p = progress_dict(ctx, submission_id)
-        return progress_html(p), queue_frame(ctx), gr.Timer(active=p["status"] not in TERMINAL)
+        return progress_html(p), queue_frame(ctx), gr.Timer(active=p["status"] not in m.FINISHED)
 
     button.click(
         on_submit,
@@ -254,7 +254,7 @@ def build_submit_tab(ctx: AppContext, demo: gr.Blocks) -> None:
              "partial": s.partial, "images_done": s.images_done, "images_total": s.images_total,
              "error": s.error}
             for s in ctx.store.list_submissions()
-            if include_done or s.status not in TERMINAL
+            if include_done or s.status not in m.FINISHED
         ]  # fmt: skip
 
     gr.api(progress, api_name="progress")

@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from leaderboard import KIND_VERIFIED
 from leaderboard.export import to_csv
 from scorer.protocol import STYLES
 
@@ -52,13 +53,13 @@ def filter_rows(rows: Sequence, *, search: str = "", verified_only: bool = False
         r
         for r in rows
         if (not needle or needle in r.model.casefold())
-        and (not verified_only or r.kind == "verified")
+        and (not verified_only or r.kind == KIND_VERIFIED)
     ]
 
 
 def model_link(row, default_version: str) -> str:
     """The query string of the row's model view."""
-    choice = f"v:{row.submission_id}" if row.kind == "verified" else f"r:{row.model}"
+    choice = f"v:{row.submission_id}" if row.kind == KIND_VERIFIED else f"r:{row.model}"
     state = ViewState(tab="model", version=row.version, model=choice)
     return "?" + to_query(state, default_version=default_version)
 
@@ -72,7 +73,7 @@ def _rank_cell(row) -> str:
         ci = texts.RANK_CI.format(low=row.rank_low, high=row.rank_high)
         tie = f' <span class="hps-tie">{texts.TIED}</span>' if row.tied else ""
         out += f'<span class="hps-ci" title="{esc(texts.TIP_RANK_CI)}">{ci}{tie}</span>'
-    elif row.kind == "reported":
+    elif row.kind != KIND_VERIFIED:
         out += f'<span class="hps-ci hps-muted" title="{esc(texts.TIP_NO_CI)}">{texts.NO_CI}</span>'
     return out
 
@@ -81,19 +82,19 @@ def _model_cell(row, default_version: str) -> str:
     name = esc(row.model)
     out = f'<a class="hps-model" href="{esc(model_link(row, default_version))}">{name}</a>'
     badges = []
-    if row.kind == "verified":
-        badges.append(f'<span class="hps-badge hps-verified">{texts.BADGE["verified"]}</span>')
+    if row.kind == KIND_VERIFIED:
+        badges.append(f'<span class="hps-badge hps-verified">{texts.BADGE[KIND_VERIFIED]}</span>')
     else:
-        badges.append(f'<span class="hps-badge hps-reported">{texts.BADGE["reported"]}</span>')
+        badges.append(f'<span class="hps-badge hps-reported">{texts.BADGE[row.kind]}</span>')
     if row.partial:
         badges.append(f'<span class="hps-badge">{texts.PARTIAL_BADGE}</span>')
-    if row.kind == "verified" and not row.official_prompts:
+    if row.kind == KIND_VERIFIED and not row.official_prompts:
         badges.append(f'<span class="hps-badge hps-custom">{texts.CUSTOM_PROMPTS_BADGE}</span>')
     return out + " " + "".join(badges)
 
 
 def _source_cell(row) -> str:
-    if row.kind == "reported":
+    if row.kind != KIND_VERIFIED:
         tip = esc(texts.TIP_REPORTED_SOURCE)
         return f'<span class="hps-muted" title="{tip}">{texts.REPORTED_SOURCE}</span>'
     return esc(_date(row.created_at))
@@ -188,7 +189,7 @@ def leaderboard_html(
             if not c.phone:
                 classes.append("hps-wide")
             cells.append(f'<td class="{" ".join(classes)}">{c.cell(row, default_version)}</td>')
-        kind = "hps-row-" + ("verified" if row.kind == "verified" else "reported")
+        kind = "hps-row-" + ("verified" if row.kind == KIND_VERIFIED else "reported")
         body.append(f'<tr class="{kind}">{"".join(cells)}</tr>')
     if not body:
         message = empty or texts.LB_EMPTY

@@ -6,6 +6,8 @@ names, notes, file names) are escaped by the caller before they reach Markdown.
 
 from __future__ import annotations
 
+from leaderboard import KIND_REPORTED, KIND_VERIFIED
+
 TITLE = "HPS v2 Leaderboard"
 HEADER = (
     "# HPS v2 Leaderboard\n"
@@ -113,7 +115,7 @@ LB_NO_MATCH = (
 )
 LB_NO_MATCH_FILTERS = " with the filters chosen"
 LB_COUNT = "{shown} of {total} models · HPS {version} · sorted by {sort}"
-BADGE = {"verified": "✔ verified", "reported": "reported"}
+BADGE = {KIND_VERIFIED: "✔ verified", KIND_REPORTED: "reported"}
 PARTIAL_MARK = " (partial)"
 PARTIAL_BADGE = "partial"
 CUSTOM_PROMPTS_MARK = " · custom prompts"  # scored on prompt lists other than the benchmark's
