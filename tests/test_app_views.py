@@ -27,7 +27,14 @@ from web.model_tab import (
     prompt_order,
     step_index,
 )
-from web.submit_tab import progress_dict, progress_html, queue_frame, submit_upload
+from web.submit_tab import (
+    finished_links,
+    progress_dict,
+    progress_html,
+    queue_frame,
+    submit_upload,
+    valid_id,
+)
 
 N = SMALL_PROMPTS_PER_STYLE
 FOLDERS_NONE = dict.fromkeys(STYLES)
@@ -193,8 +200,25 @@ def test_admin_actions_need_the_token(ctx, tmp_path):
     admin.admin_action(ctx.store, settings, "s3cret", "hide", sid)
     assert ctx.store.list_submissions() == []
     assert query_rows(ctx, "v2.1", "victim", False, False) == []  # off the leaderboard
+    assert queue_frame(ctx).empty  # the public queue hides it; the admin's lists it to unhide
+    assert list(queue_frame(ctx, include_hidden=True)["status"]) == ["done" + texts.HIDDEN_MARK]
     admin.admin_action(ctx.store, settings, "s3cret", "delete", sid)
     assert not ctx.store.submission_folder(sid).exists()
+
+
+def test_following_no_submission_is_harmless_and_a_finished_job_links_to_its_views(ctx, tmp_path):
+    assert [valid_id(v) for v in (None, "", 0, -3, "x", 2.0, "7")] == [
+        None, None, None, None, None, 2, 7,
+    ]  # fmt: skip
+    sid = submit_zip(ctx, tmp_path, "Linked & co")["submission_id"]
+    score_all(ctx)
+    links = finished_links(ctx, sid)
+    assert f'href="?tab=model&amp;model=v%3A{sid}"' in links
+    assert 'href="?q=Linked+%26+co&amp;verified=1"' in links
+    done = progress_html(progress_dict(ctx, sid), links)
+    assert links in done
+    running = dict(progress_dict(ctx, sid), status="running")
+    assert links not in progress_html(running, links)  # only once the job is done
 
 
 # --- model and head-to-head ---------------------------------------------------------

@@ -58,7 +58,7 @@ def create_app(
             with gr.Tab(texts.TAB_COMPARE, id="compare") as compare_tab:
                 compare_status = build_compare_tab(ctx.pool)
             with gr.Tab(texts.TAB_SUBMIT, id="submit") as submit_tab:
-                build_submit_tab(ctx, demo)
+                admin_events = build_submit_tab(ctx, demo)
             with gr.Tab(texts.TAB_ABOUT, id="about") as about_tab:
                 gr.Markdown(texts.ABOUT)
         for tab, tab_id in ((first, ""), (model_tab, "model"), (h2h_tab, "h2h"),
@@ -86,6 +86,8 @@ def create_app(
             api_visibility="private",
         )  # fmt: skip
         restored.then(None, None, None, js="() => { window.hpsRestored = true; }")
+        for event in admin_events:  # a hide, unhide or delete shows in the table at once
+            event.then(board.show_table, board.inputs, board.table, api_visibility="private")
         restored.then(board.show_figures, board.inputs, board.figure_outputs,
                       api_visibility="private")  # fmt: skip
         demo.load(

@@ -34,7 +34,7 @@ INTERNAL_ERROR = (
 )
 NO_IMAGES = "no images: upload one or more images to score"
 TOO_MANY_IMAGES = (
-    "{n} images in one request: at most {limit} at a time (HPS_MAX_SCORE_IMAGES); "
+    "{n} images in one request: at most {limit} at a time; "
     "for a whole benchmark, use the Submit tab"
 )
 NO_IMAGE_A = "image A is missing: upload the two images to compare"
@@ -50,11 +50,9 @@ PICK_TWO = "pick two different verified models"
 SCORER_READY = "**Scorer ready:** HPS {version}, {arch}, {precision} on {device}."
 SCORER_NOT_LOADED = "HPS {version} loads on first use (a few seconds; longer if it must download)."
 SCORER_UNAVAILABLE = (
-    "**Scoring is not available for HPS {version}.**\n\n{error}\n\n"
-    "How to provide a checkpoint: set `HPS_CHECKPOINT=/path/to/the.pt` (the checkpoint of "
-    "`HPS_VERSION`; other versions come from the hub model repo `xswu/HPSv2`) and, for a "
-    "non-standard architecture, `HPS_ARCH` (an open_clip model name or a model-config JSON), "
-    "then restart the app. Browsing the leaderboard works without one."
+    "**Scoring is not available for HPS {version} on this server right now**: its model "
+    "checkpoint could not be loaded. The leaderboard, the model views and head-to-head work "
+    "as usual. (Running this server? See *For operators* in the About tab.)"
 )
 
 # --- score tab ----------------------------------------------------------------------
@@ -171,7 +169,10 @@ SUBMIT_DUPLICATE = (
 PROGRESS_LINE = "Submission #{id}: {status}, {done} / {total} images{rate}{eta}"
 PROGRESS_RATE = ", {rate:.1f} images/s"
 PROGRESS_ETA = ", about {eta} left"
-PROGRESS_NONE = "No job yet: submit above, or type a submission id to follow it."
+PROGRESS_NONE = (
+    "Nothing to follow yet: submit above, or type the number of an earlier submission "
+    "(shown in its report and in the queue below) to follow it."
+)
 LABEL_JOB_ID = "Follow submission id"
 QUEUE_COLUMNS = ["id", "model", "version", "status", "images", "submitted", "error"]
 ADMIN_TITLE = "Admin"
@@ -182,6 +183,18 @@ BUTTON_UNHIDE = "Unhide"
 BUTTON_DELETE = "Delete"
 BUTTON_RESCORE = "Retry / rescore"
 ADMIN_DONE = "Done: {action} submission #{id}."
+HIDDEN_MARK = " (hidden)"
+LABEL_ADMIN_QUEUE = "Every submission, hidden ones included"
+BUTTON_CONFIRM_DELETE = "Yes, delete it"
+BUTTON_CANCEL = "Cancel"
+CONFIRM_DELETE = (
+    "**Delete submission #{id} ({model})?** Its scores and stored images are removed for "
+    "good. To take it off the leaderboard but keep it, use Hide instead."
+)
+PROGRESS_LINKS = (
+    '<p class="hps-done-links">Scored. See <a href="{model}">its model view</a> or '
+    '<a href="{row}">its row on the leaderboard</a>.</p>'
+)
 
 # --- model and head-to-head ---------------------------------------------------------
 LABEL_PICK_MODEL = "Model"
@@ -257,6 +270,15 @@ L2-normalised image and prompt embeddings.
   never mixed in one table. v2.1 is the default.
 - **reported** rows are the figures published by the HPS v2 authors; **verified** rows were
   scored here from submitted images with the checkpoint whose sha256 is recorded.
+
+## For operators
+- **Scoring unavailable**: the reason is in the server log. Provide the checkpoint with
+  `HPS_CHECKPOINT=/path/to/the.pt` (the checkpoint of `HPS_VERSION`; other versions come from
+  the hub model repo `xswu/HPSv2`) and, for a non-standard architecture, `HPS_ARCH` (an
+  open_clip model name or a model-config JSON), then restart the app.
+- **Admin actions** (hide, unhide, delete, rescore) need `HPS_ADMIN_TOKEN` set on the server;
+  `HPS_MAX_SCORE_IMAGES` limits one live Score request. Every setting is listed in the
+  README.
 
 ## Citation
 ```
