@@ -21,7 +21,16 @@ from scorer.protocol import (
 
 from . import models as m
 from .records import LeaderboardRow, aware
-from .stats import RankInterval, rank_intervals, rank_rows, resampled_averaged, ties
+from .stats import (
+    Interval,
+    RankInterval,
+    averaged_samples,
+    rank_intervals,
+    rank_rows,
+    resampled_style_means,
+    sample_intervals,
+    ties,
+)
 
 
 def all_rows(conn: Connection, version: str) -> list[dict]:
@@ -34,27 +43,30 @@ def ranking_key(rows: Sequence[dict]) -> tuple:
     return tuple((r["submission_id"], r["averaged"], r["n_images"], r["partial"]) for r in rows)
 
 
-def row_rank_intervals(
+def row_intervals(
     rows: Sequence[dict], scores: Mapping[int, Mapping[str, Sequence[float | None]]]
-) -> list[RankInterval | None]:
-    """Rank interval of each row: verified, ranked rows with all four styles scored
-    (``scores``: submission id -> per-style image scores); None for the others.
+) -> tuple[list[RankInterval | None], list[dict[str, Interval] | None]]:
+    """Per row: the 95% interval of its rank and of each style mean and Averaged, for
+    verified, ranked rows with all four styles scored (``scores``: submission id ->
+    per-style image scores); None for the others.
 
     Every model is resampled with the same seed, so a resample draws the same prompt
     indices for all models of equal size: a paired bootstrap, as in head-to-head."""
     values = [None if r["partial"] else r["averaged"] for r in rows]
-    resampled = {}
+    resampled, means = {}, [None] * len(rows)
     for i, r in enumerate(rows):
         if values[i] is not None and r["submission_id"] in scores:
-            samples = resampled_averaged(scores[r["submission_id"]])
-            if samples is not None:
-                resampled[i] = samples
-    return rank_intervals(values, resampled)
+            by_style = resampled_style_means(scores[r["submission_id"]])
+            if by_style is not None:
+                resampled[i] = averaged_samples(by_style)
+                means[i] = sample_intervals(by_style)
+    return rank_intervals(values, resampled), means
 
 
 def assemble(
     rows: Sequence[dict],
     intervals: Sequence[RankInterval | None],
+    means: Sequence[dict[str, Interval] | None] | None = None,
     *,
     include_partial: bool = False,
     verified_only: bool = False,
@@ -62,15 +74,17 @@ def assemble(
     """Rank all rows of the version, then filter: best first, partial rows last."""
     ranks = rank_rows([None if r["partial"] else r["averaged"] for r in rows])
     tied = ties(intervals)
+    means = means or [None] * len(rows)
     out = [
         LeaderboardRow(
             rank=rank,
             rank_low=ci.low if ci else None,
             rank_high=ci.high if ci else None,
             tied=is_tied,
+            mean_ci=mean_ci,
             **r,
         )
-        for r, rank, ci, is_tied in zip(rows, ranks, intervals, tied)
+        for r, rank, ci, is_tied, mean_ci in zip(rows, ranks, intervals, tied, means)
         if (include_partial or not r["partial"])
         and (not verified_only or r["kind"] == m.KIND_VERIFIED)
     ]

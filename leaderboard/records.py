@@ -50,6 +50,9 @@ class LeaderboardRow:
     rank_low: int | None = None
     rank_high: int | None = None
     tied: bool = False
+    # 95% bootstrap interval of each style mean and of Averaged (key "averaged"), verified
+    # ranked rows only (objects with .low and .high)
+    mean_ci: dict | None = None
 
     def as_dict(self) -> dict:
         return {

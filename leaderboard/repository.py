@@ -24,7 +24,7 @@ from scorer.protocol import PROMPTS_PER_STYLE, STYLES
 from scorer.zoo import get_version
 
 from . import models as m
-from .board import all_rows, assemble, ranking_key, row_rank_intervals
+from .board import all_rows, assemble, ranking_key, row_intervals
 from .db import make_engine, migrate, writer
 from .models import utcnow
 from .records import (
@@ -44,7 +44,7 @@ class Store:
         self.engine = engine
         self.writer = writer(engine)
         self.settings = settings
-        self._rank_cache: dict[str, tuple[tuple, list]] = {}
+        self._rank_cache: dict[str, tuple[tuple, tuple[list, list]]] = {}
         self._rank_lock = threading.Lock()
 
     @classmethod
@@ -78,12 +78,12 @@ class Store:
         get_version(version)  # an unknown version is a user error that lists the known ones
         with self.engine.connect() as conn:
             rows = all_rows(conn, version)
-        intervals = self._rank_intervals(version, rows)
+        intervals, means = self._intervals(version, rows)
         return assemble(
-            rows, intervals, include_partial=include_partial, verified_only=verified_only
+            rows, intervals, means, include_partial=include_partial, verified_only=verified_only
         )
 
-    def _rank_intervals(self, version: str, rows: list[dict]) -> list:
+    def _intervals(self, version: str, rows: list[dict]) -> tuple[list, list]:
         key = ranking_key(rows)
         with self._rank_lock:
             cached = self._rank_cache.get(version)
@@ -94,7 +94,7 @@ class Store:
                 for r in rows
                 if r["submission_id"] is not None and not r["partial"]
             }
-            intervals = row_rank_intervals(rows, scores)
+            intervals = row_intervals(rows, scores)
             self._rank_cache[version] = (key, intervals)  # one entry per version
             return intervals
 

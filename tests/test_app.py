@@ -258,9 +258,15 @@ def test_figures_escape_names_and_handle_no_data():
     assert not empty.data and empty.layout.annotations[0].text == texts.FIG_NO_DATA
 
 
-def test_distribution_one_box_per_model_with_every_scored_image():
+def test_distribution_one_box_per_model_from_its_scored_images():
     scores = {"m1": {s: [1.0, 2.0, None] for s in STYLES}, "m2": {"photo": [3.0]}}
     fig = figures.score_distributions(scores, "v2.1")
     assert [t.name for t in fig.data] == ["m1", "m2"]
-    assert len(fig.data[0].y) == 8 and list(fig.data[1].x) == ["photo"]
+    assert list(fig.data[0].x) == list(STYLES) and list(fig.data[1].x) == ["photo"]
+    assert list(fig.data[0].median) == [1.5] * 4 and list(fig.data[0].mean) == [1.5] * 4
+    assert list(fig.data[1].q1) == [3.0]
+    values = [1.0, 2.0, 3.0, 4.0, 100.0]  # 100 lies beyond the upper fence
+    stats = figures.box_stats(values)
+    assert (stats["q1"], stats["median"], stats["q3"]) == (2.0, 3.0, 4.0)
+    assert stats["upperfence"] == 4.0 and stats["lowerfence"] == 1.0 and stats["mean"] == 22.0
     assert fig.layout.legend.y > 1  # above the plot, clear of the axis titles

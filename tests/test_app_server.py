@@ -24,7 +24,7 @@ def free_port() -> int:
 
 def launch(settings):
     demo = create_app(settings)
-    kwargs = launch_kwargs(settings.replace(port=free_port()))
+    kwargs = launch_kwargs(settings.replace(port=free_port()), demo)
     demo.launch(prevent_thread_lock=True, quiet=True, **kwargs)
     return demo
 

@@ -96,6 +96,9 @@ def test_ranks_are_global_and_verified_rows_get_rank_intervals(ctx, tmp_path):
     assert [r.submission_id for r in only] == [sid]
     assert only[0].rank == mine.rank  # filters hide rows, never renumber them
     assert mine.rank_low <= mine.rank <= mine.rank_high
+    ci = mine.mean_ci  # from the same resamples: each style mean and Averaged
+    assert ci["averaged"].low <= mine.averaged <= ci["averaged"].high
+    assert all(ci[s].low <= mine.styles[s].mean <= ci[s].high for s in STYLES)
     assert all(r.rank_low is None for r in full if r.kind == "reported")
     table = table_html(ctx, "v2.1", "", True, False)
     assert f'<span class="hps-rank">{mine.rank}</span>' in table

@@ -11,6 +11,7 @@ import logging
 import threading
 
 import gradio as gr
+from starlette.middleware import Middleware
 
 from leaderboard import Store
 from scorer.errors import HPSError
@@ -20,6 +21,7 @@ from submissions import Worker
 from . import texts
 from .context import AppContext
 from .errors import user_errors
+from .first_view import FirstView, first_view_html
 from .leaderboard_tab import build_leaderboard_tab
 from .model_tab import build_head_to_head_tab, build_model_tab
 from .page import CSS, HEAD
@@ -30,6 +32,13 @@ from .tables import SORT_KEYS
 from .urlstate import parse_query
 
 log = logging.getLogger(__name__)
+
+# The URL's view is on screen: tab clicks may now write the URL; the first view has served.
+RESTORED_JS = """() => {
+  window.hpsRestored = true;
+  const first = document.getElementById('hps-first-view');
+  if (first) first.remove();
+}"""
 
 
 def create_app(
@@ -85,7 +94,7 @@ def create_app(
             user_errors(restore), None, outputs, queue=False, show_progress="hidden",
             api_visibility="private",
         )  # fmt: skip
-        restored.then(None, None, None, js="() => { window.hpsRestored = true; }")
+        restored.then(None, None, None, js=RESTORED_JS)
         for event in admin_events:  # a hide, unhide or delete shows in the table at once
             event.then(board.show_table, board.inputs, board.table, api_visibility="private")
         restored.then(board.show_figures, board.inputs, board.figure_outputs,
@@ -99,12 +108,22 @@ def create_app(
     # Live requests default to 4 at a time; scoring events are limited to 1 (score_tab).
     demo.queue(default_concurrency_limit=4, max_size=settings.queue_size)
     demo.hps_context = ctx  # for main() and tests: the pool, store and settings in use
+
+    def first_view(params: dict[str, str]) -> str | None:
+        state = parse_query(params, default_version=settings.version, sort_keys=SORT_KEYS)
+        if state.tab != "leaderboard":
+            return None
+        table = board.render_table(ctx, state, table_id="hps-first-lb")
+        return first_view_html(texts.TITLE, table)
+
+    demo.hps_first_view = first_view
     return demo
 
 
-def launch_kwargs(settings: AppSettings) -> dict:
-    """Arguments of ``Blocks.launch`` that follow from the settings."""
-    return {
+def launch_kwargs(settings: AppSettings, demo: gr.Blocks | None = None) -> dict:
+    """Arguments of ``Blocks.launch`` that follow from the settings; with ``demo`` (an app
+    of :func:`create_app`), its page carries the leaderboard table in its first response."""
+    kwargs = {
         "server_name": settings.host,
         "server_port": settings.port,
         "max_file_size": f"{settings.max_upload_mb}mb",
@@ -112,6 +131,10 @@ def launch_kwargs(settings: AppSettings) -> dict:
         "head": HEAD,
         "show_error": True,
     }
+    if demo is not None:
+        render = demo.hps_first_view
+        kwargs["app_kwargs"] = {"middleware": [Middleware(FirstView, render=render)]}
+    return kwargs
 
 
 def start_worker(ctx: AppContext) -> tuple[threading.Thread, threading.Event]:
@@ -155,7 +178,7 @@ def main() -> None:
     if settings.worker:
         _, stop = start_worker(ctx)
     try:
-        demo.launch(**launch_kwargs(settings))
+        demo.launch(**launch_kwargs(settings, demo))
     finally:
         if stop is not None:
             stop.set()

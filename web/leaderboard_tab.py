@@ -17,7 +17,7 @@ from pathlib import Path
 import gradio as gr
 
 from leaderboard import KIND_VERIFIED
-from leaderboard.stats import averaged_ci, bootstrap_ci
+from leaderboard.stats import AVERAGED_KEY
 from scorer.protocol import STYLES
 from scorer.settings import VERSIONS
 from scorer.zoo import get_version
@@ -64,11 +64,10 @@ def verified_scores(ctx: AppContext, rows: Sequence, limit: int = MAX_DISTRIBUTI
     return out
 
 
-def series_intervals(scores) -> dict:
-    """95% bootstrap interval of each style mean and of Averaged."""
-    out = {style: bootstrap_ci(scores.get(style, [])) for style in STYLES}
-    out[figures.AVERAGED] = averaged_ci(scores)
-    return out
+def series_intervals(row) -> dict:
+    """The figure's series (styles and Averaged) -> the row's 95% interval of the mean."""
+    ci = row.mean_ci or {}
+    return {**{s: ci.get(s) for s in STYLES}, figures.AVERAGED: ci.get(AVERAGED_KEY)}
 
 
 def write_csv(export_dir: Path, version: str, rows: Sequence) -> str:
@@ -90,6 +89,8 @@ def table_html(
     verified_only: bool = False,
     partial: bool = False,
     sort: str = "rank",
+    *,
+    table_id: str = "hps-lb",
 ) -> str:
     """The count line and the table, or the "no model matches" state."""
     every = ctx.store.leaderboard(version, include_partial=partial)
@@ -105,8 +106,9 @@ def table_html(
         shown=len(rows), total=len(every), version=version, sort=tables.esc(column.header)
     )
     table = tables.leaderboard_html(
-        rows, sort=column.key, default_version=ctx.settings.version, empty=empty
-    )
+        rows, sort=column.key, default_version=ctx.settings.version, empty=empty,
+        table_id=table_id,
+    )  # fmt: skip
     return f'<p class="hps-count" id="hps-lb-count">{count}</p><div class="hps-wrap">{table}</div>'
 
 
@@ -120,7 +122,7 @@ def figures_view(
     """(CSV path, forest plot, distribution figure) of the rows the table shows."""
     rows = query_rows(ctx, version, search, verified_only, partial)
     scores = verified_scores(ctx, rows)
-    intervals = {sid: series_intervals(s) for sid, (_, s) in scores.items()}
+    intervals = {r.submission_id: series_intervals(r) for r in rows if r.mean_ci}
     return (
         write_csv(ctx.export_dir, version, rows),
         figures.dot_plot(rows, version, intervals),
@@ -151,9 +153,14 @@ class LeaderboardTab:
     def figure_outputs(self) -> list:
         return [self.csv, self.dots, self.dist]
 
+    @staticmethod
+    def render_table(ctx: AppContext, state: ViewState, **kw) -> str:
+        return table_html(ctx, state.version, state.q, state.verified, state.partial, state.sort,
+                          **kw)  # fmt: skip
+
     def restore(self, ctx: AppContext, state: ViewState) -> list:
         """Updates for ``[version, search, verified, partial, sort, filters, table]``."""
-        html = table_html(ctx, state.version, state.q, state.verified, state.partial, state.sort)
+        html = self.render_table(ctx, state)
         return [state.version, state.q, state.verified, state.partial, state.sort,
                 gr.Accordion(open=True) if state.q or state.verified or state.partial
                 else gr.skip(),

@@ -177,6 +177,7 @@ def leaderboard_html(
     sort: str = "rank",
     default_version: str,
     empty: str = "",
+    table_id: str = "hps-lb",
 ) -> str:
     """The table: sticky header, sortable headers, links to each model's view; ``empty``:
     the message shown in place of rows when none match."""
@@ -195,7 +196,7 @@ def leaderboard_html(
         message = empty or texts.LB_EMPTY
         body.append(f'<tr><td class="hps-empty" colspan="{len(COLUMNS)}">{message}</td></tr>')
     return (
-        f'<table class="hps-table" id="hps-lb"><thead><tr>{head}</tr></thead>'
+        f'<table class="hps-table" id="{esc(table_id)}"><thead><tr>{head}</tr></thead>'
         f"<tbody>{''.join(body)}</tbody></table>"
     )
 
