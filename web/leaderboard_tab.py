@@ -41,8 +41,8 @@ element.addEventListener('click', (event) => {
 """
 SORT_FROM_CLICK_JS = "(...args) => { args[4] = window.hpsClickedSort || args[4]; return args; }"
 PUSH_URL_JS = """(version, q, verified, partial, sort) => {
-  hpsSetParams({version: version, q: q, verified: verified, partial: partial,
-                sort: sort === 'rank' ? '' : sort});
+  hpsSetParams({version: version === 'DEFAULT' ? '' : version, q: q, verified: verified,
+                partial: partial, sort: sort === 'rank' ? '' : sort});
 }"""
 
 
@@ -207,7 +207,8 @@ def build_leaderboard_tab(ctx: AppContext, demo: gr.Blocks) -> LeaderboardTab:
     def wire(event, fn=show_table, outputs=(table,), js=None, **kw):
         step = event(fn, tab.inputs, list(outputs), js=js, queue=False,
                      show_progress="hidden", api_visibility="private", **kw)  # fmt: skip
-        step.then(None, tab.inputs, None, js=PUSH_URL_JS, api_visibility="private")
+        push = PUSH_URL_JS.replace("DEFAULT", ctx.settings.version)
+        step.then(None, tab.inputs, None, js=push, api_visibility="private")
         return step.then(show_figures, tab.inputs, tab.figure_outputs, api_visibility="private")
 
     for control in (version, verified, partial):
