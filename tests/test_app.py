@@ -238,9 +238,16 @@ def test_md_escape_neutralises_markup():
 def test_dot_plot_ranked_models_intervals_and_kinds():
     intervals = {1: {s: Interval(29.5, 30.5) for s in figures.SERIES}}
     fig = figures.dot_plot(ROWS, "v2.1", intervals)
-    assert list(fig.layout.yaxis.ticktext) == ["#1 Alpha ✔", "#2 beta-XL", "#3 Gamma ✔"]
-    assert fig.layout.yaxis.autorange == "reversed"  # rank 1 on top
-    assert {t.name for t in fig.data} == set(figures.SERIES)
+    labels = [(a.text, a.y) for a in fig.layout.annotations]
+    assert [t for t, _ in labels] == ["#1 Alpha ✔", "#2 beta-XL", "#3 Gamma ✔"]
+    assert [y for _, y in labels] == sorted(y for _, y in labels)
+    assert fig.layout.yaxis.range[0] > fig.layout.yaxis.range[1]  # reversed: rank 1 on top
+    names = {t.name for t in fig.data}
+    assert names == {
+        *figures.SERIES,
+        texts.FIG_DOTS_LEGEND_VERIFIED,
+        texts.FIG_DOTS_LEGEND_REPORTED,
+    }
     averaged = [t for t in fig.data if t.name == "Averaged"]
     filled = next(t for t in averaged if not t.marker.symbol.endswith("-open"))
     opened = next(t for t in averaged if t.marker.symbol.endswith("-open"))
@@ -253,7 +260,8 @@ def test_dot_plot_ranked_models_intervals_and_kinds():
 
 def test_figures_escape_names_and_handle_no_data():
     row = make_row("<b>evil</b>", 25.0, rank=1)
-    assert "&lt;b&gt;evil&lt;/b&gt;" in figures.dot_plot([row], "v2.0", {}).layout.yaxis.ticktext[0]
+    label = figures.dot_plot([row], "v2.0", {}).layout.annotations[0].text
+    assert "&lt;b&gt;evil&lt;/b&gt;" in label
     empty = figures.dot_plot([], "v2.0", {})
     assert not empty.data and empty.layout.annotations[0].text == texts.FIG_NO_DATA
 

@@ -109,26 +109,29 @@ def dot_plot(
                     hovertemplate="%{customdata}<br>" + series + ": %{x:.2f}<extra></extra>",
                 )
             )  # fmt: skip
+    for name, symbol in ((texts.FIG_DOTS_LEGEND_VERIFIED, "circle"),
+                         (texts.FIG_DOTS_LEGEND_REPORTED, "circle-open")):  # fmt: skip
+        fig.add_trace(go.Scatter(x=[None], y=[None], mode="markers", name=name,
+                                 marker=dict(symbol=symbol, color="#555", size=9)))  # fmt: skip
+    # Direct labels above each model's band (not tick labels): on a phone the plot keeps
+    # its whole width for the scores.
+    labels = [
+        dict(text=_label(r), xref="paper", x=0, y=pos - 0.42, yref="y", xanchor="left",
+             yanchor="bottom", showarrow=False, font=dict(size=11, color="#111"),
+             bgcolor="rgba(255,255,255,0.75)")
+        for pos, r in enumerate(shown)
+    ]  # fmt: skip
     fig.update_layout(
         title=dict(text=title, x=0, xanchor="left"),
-        height=150 + 34 * len(shown),
+        height=170 + 46 * len(shown),
         xaxis=dict(title=texts.AXIS_SCORE, side="top", gridcolor="#e5e5e5", zeroline=False),
         yaxis=dict(
-            tickvals=list(range(len(shown))),
-            ticktext=[_label(r) for r in shown],
-            autorange="reversed",
-            gridcolor="#f2f2f2",
-            automargin=True,
+            tickvals=[pos + 0.5 for pos in range(len(shown))], showticklabels=False,
+            range=[len(shown) - 0.5, -0.9], gridcolor="#eeeeee", zeroline=False,
         ),
-        legend=dict(orientation="h", yanchor="top", y=-0.02, x=0, xanchor="left"),
-        annotations=[
-            dict(
-                text=f"{texts.FIG_DOTS_LEGEND_VERIFIED} · {texts.FIG_DOTS_LEGEND_REPORTED}",
-                xref="paper", yref="paper", x=0, y=1.0, yshift=44, showarrow=False,
-                xanchor="left", font=dict(size=11, color="#555"),
-            )
-        ],
-        margin=dict(t=110, b=40, l=10, r=10),
+        legend=dict(orientation="h", yanchor="top", y=-0.01, x=0, xanchor="left"),
+        annotations=labels,
+        margin=dict(t=90, b=40, l=10, r=10),
         plot_bgcolor="white",
         font=FONT,
     )  # fmt: skip

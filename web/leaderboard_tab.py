@@ -179,13 +179,15 @@ def build_leaderboard_tab(ctx: AppContext, demo: gr.Blocks) -> LeaderboardTab:
             elem_id="lb-version", scale=1, min_width=300,
         )  # fmt: skip
         filters = gr.Accordion(texts.LABEL_FILTERS, open=False, elem_id="lb-filters")
-        with filters, gr.Row():
+        with filters, gr.Row(elem_id="lb-filter-row"):
             search = gr.Textbox(
                     label=texts.LABEL_SEARCH, placeholder=texts.PLACEHOLDER_SEARCH,
                     elem_id="lb-search", scale=2, min_width=200,
                 )  # fmt: skip
-            verified = gr.Checkbox(False, label=texts.LABEL_VERIFIED_ONLY, elem_id="lb-verified")
-            partial = gr.Checkbox(False, label=texts.LABEL_SHOW_PARTIAL, elem_id="lb-partial")
+            verified = gr.Checkbox(False, label=texts.LABEL_VERIFIED_ONLY, elem_id="lb-verified",
+                                   min_width=160)  # fmt: skip
+            partial = gr.Checkbox(False, label=texts.LABEL_SHOW_PARTIAL, elem_id="lb-partial",
+                                  min_width=200)  # fmt: skip
     sort = gr.Textbox("rank", visible=False)
     table = gr.HTML(
         tables.leaderboard_html([], default_version=ctx.settings.version, empty="…"),

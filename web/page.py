@@ -14,6 +14,7 @@ CSS = """
 .hps-intro p { margin: 0 0 .25rem 0; }
 .hps-count { color: var(--hps-muted); margin: .25rem 0; font-size: .9rem; }
 .hps-wrap { width: 100%; }
+.hps-scroll { overflow-x: auto; }
 table.hps-table { width: 100%; border-collapse: separate; border-spacing: 0;
   font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; font-size: .95rem; }
 table.hps-table th, table.hps-table td { padding: .45rem .6rem; vertical-align: top;
@@ -33,7 +34,7 @@ tr.hps-row-verified td { background: rgba(4, 120, 87, .05); }
 .hps-tie { color: #b45309; font-weight: 600; }
 .hps-muted { color: var(--hps-muted); }
 td.hps-col-date, td.hps-col-images { white-space: nowrap; }
-a.hps-model { font-weight: 600; text-decoration: none; }
+a.hps-model { font-weight: 600; text-decoration: none; padding: 0; margin: 0; }
 a.hps-model:hover { text-decoration: underline; }
 .hps-badge { display: inline-block; font-size: .72rem; padding: 0 .35rem; white-space: nowrap;
   margin: .1rem .15rem 0 0; border-radius: .6rem; border: 1px solid var(--hps-line);
@@ -51,6 +52,7 @@ a.hps-model:hover { text-decoration: underline; }
 .hps-summary { font-size: 1.05rem; }
 .hps-pair-scores { font-size: 1.1rem; font-weight: 600; font-variant-numeric: tabular-nums; }
 .hps-small td:first-child { white-space: nowrap; }
+.hps-small .hps-long { min-width: 12rem; }
 .hps-model-head h2 { margin: .25rem 0; }
 #leaderboard-table { overflow: visible !important; }
 #leaderboard-table table.hps-table, #leaderboard-table table.hps-table th,
@@ -61,6 +63,8 @@ table.hps-table { border: none !important; }
 @media (max-width: PHONE_MAX_PXpx) {
   .hps-wide { display: none; }
   .hps-lb-intro { display: none; }
+  #lb-filter-row { flex-direction: column !important; }
+  table.hps-small { font-size: .85rem; }
   table.hps-table { font-size: .9rem; }
   table.hps-table th, table.hps-table td { padding: .4rem .35rem; }
   .hps-two { grid-template-columns: 1fr; }

@@ -213,10 +213,16 @@ def frame_html(
     caption: str = "",
     elem_id: str = "",
     decimals: dict[str, int] | None = None,
+    long: Sequence[str] = ("prompt",),
 ) -> str:
     """A small DataFrame as a plain HTML table (cells escaped; ``numeric`` right-aligned;
     ``decimals``: column -> fixed number of decimals of its numbers)."""
     decimals = decimals or {}
+
+    def kind(column) -> str:
+        return (
+            "hps-num" if column in numeric else "hps-text" + (" hps-long" if column in long else "")
+        )
 
     def cell(column, value):
         if column in decimals and isinstance(value, float):
@@ -226,21 +232,16 @@ def frame_html(
     if frame is None:
         return ""
     cols = list(frame.columns)
-    head = "".join(
-        f'<th class="{"hps-num" if c in numeric else "hps-text"}">{esc(c)}</th>' for c in cols
-    )
+    head = "".join(f'<th class="{kind(c)}">{esc(c)}</th>' for c in cols)
     body = "".join(
         "<tr>"
-        + "".join(
-            f'<td class="{"hps-num" if c in numeric else "hps-text"}">{esc(cell(c, v))}</td>'
-            for c, v in zip(cols, values)
-        )
+        + "".join(f'<td class="{kind(c)}">{esc(cell(c, v))}</td>' for c, v in zip(cols, values))
         + "</tr>"
         for values in frame.itertuples(index=False)
     )
     cap = f"<caption>{esc(caption)}</caption>" if caption else ""
     ident = f' id="{esc(elem_id)}"' if elem_id else ""
     return (
-        f'<div class="hps-wrap"><table class="hps-table hps-small"{ident}>{cap}'
+        f'<div class="hps-wrap hps-scroll"><table class="hps-table hps-small"{ident}>{cap}'
         f"<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>"
     )
