@@ -253,7 +253,7 @@ def main() -> None:
         [
             str(OUR_PY),
             "-c",
-            "import torch; from scorer.model import resolve_precision; "
+            "import torch; from scorer.device import resolve_precision; "
             "print(resolve_precision('auto', torch.device('cpu')))",
         ],
         check=True,

@@ -1,7 +1,7 @@
 """Time our scorer from process start to a loaded, checked model, then exit.
 
     .venv/bin/python bench/ours_ready.py --checkpoint CKPT --arch ViT-H-14 --precision bf16 \
-        [--lazy-text]
+        [--lazy-text] [--weights-dir DIR]
 
 Prints one JSON line: ``import_s`` (python + torch + open_clip + scorer imports),
 ``load_s`` (``load_scorer``: build on meta, mmap the checkpoint, assign, cast, check; with
@@ -26,6 +26,11 @@ def main() -> None:
     parser.add_argument("--arch", default="ViT-H-14")
     parser.add_argument("--precision", default="auto")
     parser.add_argument("--lazy-text", action="store_true", help="the benchmark CLI's load")
+    parser.add_argument(
+        "--weights-dir",
+        help="load through the prepared safetensors copy kept there (made on first use), as "
+        "the app, the CLI and the worker do with <data_dir>/weights",
+    )
     args = parser.parse_args()
 
     from scorer import load_scorer
@@ -36,6 +41,7 @@ def main() -> None:
         arch=args.arch,
         precision=args.precision,
         lazy_text=args.lazy_text,
+        **({"weights_dir": args.weights_dir} if args.weights_dir else {}),
     )
     t_ready = time.perf_counter()
     print(
@@ -43,6 +49,7 @@ def main() -> None:
             {
                 "precision": scorer.precision,
                 "lazy_text": args.lazy_text,
+                "prepared": bool(args.weights_dir),
                 "import_s": t_imported - T_START,
                 "load_s": t_ready - t_imported,
                 "ready_s": t_ready - T_START,

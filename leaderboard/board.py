@@ -113,6 +113,18 @@ def verified_rows(conn: Connection, version: str) -> list[dict]:
         for r in conn.execute(select(sr).where(sr.c.submission_id.in_(ids))).mappings():
             results[r["submission_id"]][r["style"]] = StyleStats(r["mean"], r["std"], r["n"])
     prompt_digests = _prompt_digests(conn, ids)
+    # a row with an image its job could not score is incomplete: shown as partial, unranked
+    with_failures = (
+        set(
+            conn.scalars(
+                select(m.image_failures.c.submission_id)
+                .where(m.image_failures.c.submission_id.in_(ids))
+                .distinct()
+            )
+        )
+        if ids
+        else set()
+    )
     rows = []
     for sub in subs:
         styles = {st: results[sub["id"]].get(st) for st in STYLES}
@@ -125,7 +137,7 @@ def verified_rows(conn: Connection, version: str) -> list[dict]:
                 organisation=sub["organisation"],
                 version=version,
                 kind=m.KIND_VERIFIED,
-                partial=bool(sub["partial"]),
+                partial=bool(sub["partial"]) or sub["id"] in with_failures,
                 styles=styles,
                 averaged=avg,
                 n_images=sum(st.n for st in styles.values() if st),

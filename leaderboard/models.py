@@ -120,6 +120,29 @@ image_scores = Table(
     UniqueConstraint("submission_id", "style", "prompt_index", name="uq_image_scores_key"),
 )
 
+# Images a scoring job could not score (a file changed on disk after intake, an internal
+# error in its preprocessing): the job scores the rest and ends done, and its row counts as
+# incomplete (never ranked) while any failure is recorded. A retry clears them.
+image_failures = Table(
+    "image_failures",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column(
+        "submission_id",
+        Integer,
+        ForeignKey("submissions.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    Column("style", String(40), nullable=False),
+    Column("prompt_index", Integer, nullable=False),
+    Column("image", Text, nullable=False),  # <style>/<file name>, as the job saw it
+    Column("reason", Text, nullable=False),
+    Column("attempt", Integer, nullable=False),
+    Column("failed_at", DateTime, nullable=False),
+    UniqueConstraint("submission_id", "style", "prompt_index", name="uq_image_failures_key"),
+)
+
 style_results = Table(
     "style_results",
     metadata,

@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from pathlib import Path
 
-from sqlalchemy import Engine, delete, func, insert, select, update
+from sqlalchemy import Engine, delete, func, insert, select, text, update
 from sqlalchemy.exc import IntegrityError
 
 from scorer.prompts import prompt_list_sha256
@@ -26,6 +26,7 @@ from scorer.zoo import get_version
 from . import models as m
 from .board import all_rows, assemble, ranking_key, row_intervals
 from .db import make_engine, migrate, writer
+from .identity import ModelNameTaken, check_link, model_key
 from .models import utcnow
 from .records import (
     InvalidTransition,
@@ -35,7 +36,6 @@ from .records import (
     SubmissionNotFound,
     aware,
 )
-from .seed import ensure_model
 from .settings import StoreSettings
 
 
@@ -49,6 +49,7 @@ class Store:
 
     @classmethod
     def open(cls, settings: StoreSettings) -> Store:
+        settings.writable_data_path()  # one line naming HPS_DATA_DIR, not a traceback
         engine = make_engine(settings.resolved_database_url)
         migrate(engine)
         return cls(engine, settings)
@@ -220,32 +221,58 @@ class Store:
         self._update(submission_id, hidden=hidden)
 
     def delete_submission(self, submission_id: int) -> None:
-        """Remove the submission, its scores and its stored images."""
-        self.get_submission(submission_id)
+        """Remove the submission, its scores and its stored images; a model left with no
+        submission and no published result goes too (its name is free again)."""
+        s = m.submissions
         with self.writer.begin() as conn:
-            for table in (m.image_scores, m.style_results, m.submission_prompt_sets):
+            model_id = conn.execute(select(s.c.model_id).where(s.c.id == submission_id)).scalar()
+            if model_id is None:
+                raise SubmissionNotFound(submission_id)
+            for table in (
+                m.image_scores,
+                m.image_failures,
+                m.style_results,
+                m.submission_prompt_sets,
+            ):
                 conn.execute(delete(table).where(table.c.submission_id == submission_id))
-            conn.execute(delete(m.submissions).where(m.submissions.c.id == submission_id))
+            conn.execute(delete(s).where(s.c.id == submission_id))
+            _delete_if_orphaned(conn, model_id)
         folder = self.submission_folder(submission_id)
         if folder.is_dir():
             shutil.rmtree(folder)
 
     def requeue(self, submission_id: int, *, rescore: bool = False) -> None:
-        """Queue a failed or cancelled job again (it resumes: finished images are kept), or
-        rescore a finished one from scratch (``rescore=True`` or status done)."""
-        s = m.submissions
+        """Queue a failed or cancelled job again (it resumes: finished images are kept), retry
+        the failed images of a finished one (scored images kept), or rescore a finished one
+        from scratch (``rescore=True``, or status done with no failed image)."""
+        s, f = m.submissions, m.image_failures
         with self.writer.begin() as conn:
             status = conn.execute(select(s.c.status).where(s.c.id == submission_id)).scalar()
             if status is None:
                 raise SubmissionNotFound(submission_id)
             if status in (m.QUEUED, m.RUNNING):
                 raise InvalidTransition(f"submission #{submission_id} is already {status}")
+            failed = conn.execute(
+                select(f.c.id).where(f.c.submission_id == submission_id).limit(1)
+            ).first()
             values = dict(status=m.QUEUED, error=None, finished_at=None, worker_id=None)
-            if rescore or status == m.DONE:
+            conn.execute(delete(f).where(f.c.submission_id == submission_id))
+            if rescore or (status == m.DONE and failed is None):
                 for table in (m.image_scores, m.style_results):
                     conn.execute(delete(table).where(table.c.submission_id == submission_id))
                 values["images_done"] = 0
             conn.execute(update(s).where(s.c.id == submission_id).values(**values))
+
+    def image_failures(self, submission_id: int) -> list[tuple[str, str]]:
+        """(image, reason) of the images its job could not score, in benchmark order."""
+        f = m.image_failures
+        query = (
+            select(f.c.image, f.c.reason)
+            .where(f.c.submission_id == submission_id)
+            .order_by(f.c.style, f.c.prompt_index)
+        )
+        with self.engine.connect() as conn:
+            return [(image, reason) for image, reason in conn.execute(query)]
 
     def cancel(self, submission_id: int) -> None:
         """Stop a queued or running job (a running worker notices at its next batch)."""
@@ -271,6 +298,19 @@ class Store:
                 raise SubmissionNotFound(submission_id)
 
     # --- intake -----------------------------------------------------------------------
+    def check_model_name(
+        self,
+        name: str,
+        *,
+        link: str | None = None,
+        organisation: str | None = None,
+        notes: str | None = None,
+    ) -> None:
+        """Raise ModelNameTaken if a submission under ``name`` with this metadata would be
+        refused (checked again when the submission is stored)."""
+        with self.engine.connect() as conn:
+            _model_for_submission(conn, name, link, organisation, notes)
+
     def find_duplicate(self, content_hash: str, version: str, checkpoint_sha256: str) -> int | None:
         s = m.submissions
         with self.engine.connect() as conn:
@@ -352,7 +392,7 @@ class Store:
             ).scalar()
             if existing is not None:
                 return existing, True
-            model_id = ensure_model(conn, model, link=link, organisation=organisation, notes=notes)
+            model_id = claim_model(conn, model, link=link, organisation=organisation, notes=notes)
             now = utcnow()
             sub_id = conn.execute(
                 insert(s)
@@ -391,6 +431,82 @@ class Store:
             return conn.execute(
                 select(func.count()).select_from(t).where(t.c.submission_id == submission_id)
             ).scalar_one()
+
+
+_PG_MODEL_LOCK = 0x48505333  # advisory-lock key: one model-name check and insert at a time
+
+
+def claim_model(
+    conn,
+    name: str,
+    *,
+    link: str | None = None,
+    organisation: str | None = None,
+    notes: str | None = None,
+) -> int:
+    """Id of the model a submission under ``name`` goes to, created if new with the given
+    metadata; ModelNameTaken (rules in :mod:`leaderboard.identity`) if the name is a
+    published model's, a lookalike of another, or would change an existing model."""
+    if conn.dialect.name == "postgresql":  # SQLite: the writer transaction already serialises
+        conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_MODEL_LOCK})
+    found = _model_for_submission(conn, name, link, organisation, notes)
+    if found is not None:
+        return found
+    return conn.execute(
+        insert(m.models)
+        .values(
+            name=name,
+            link=check_link(link),
+            organisation=organisation,
+            notes=notes,
+            created_at=utcnow(),
+        )
+        .returning(m.models.c.id)
+    ).scalar_one()
+
+
+def _model_for_submission(conn, name, link, organisation, notes) -> int | None:
+    """The existing model a submission under ``name`` joins, None for a new model, or
+    ModelNameTaken."""
+    check_link(link)
+    key = model_key(name)
+    md, rr = m.models, m.reported_results
+    published = set(conn.scalars(select(rr.c.model_id).distinct()))
+    for row in conn.execute(select(md)).mappings():
+        if model_key(row["name"]) != key:
+            continue
+        if row["id"] in published:
+            raise ModelNameTaken(
+                f"model name {name!r} is the published model {row['name']!r}: its rows are "
+                "the HPS v2 paper's and submissions cannot change them. Submit under a name "
+                f"of your own, e.g. {row['name'] + ' (your organisation)'!r}"
+            )
+        if row["name"] != name:
+            raise ModelNameTaken(
+                f"model name {name!r} is too close to the existing model {row['name']!r} "
+                "(names are compared ignoring case, spaces and Unicode look-alikes): use "
+                "exactly that name to add a result to it, or a clearly different name"
+            )
+        given = {"link": link, "organisation": organisation, "notes": notes}
+        changed = [k for k, v in given.items() if v and v != row[k]]
+        if changed:
+            raise ModelNameTaken(
+                f"model {row['name']!r} already exists and a submission cannot change its "
+                f"{', '.join(changed)} (set when it was first submitted): leave "
+                f"{'it' if len(changed) == 1 else 'them'} empty to add a result to it, or "
+                "submit under a new name"
+            )
+        return row["id"]
+    return None
+
+
+def _delete_if_orphaned(conn, model_id: int) -> None:
+    s, rr = m.submissions, m.reported_results
+    for table in (s, rr):
+        used = conn.execute(select(table.c.id).where(table.c.model_id == model_id).limit(1))
+        if used.first() is not None:
+            return
+    conn.execute(delete(m.models).where(m.models.c.id == model_id))
 
 
 def _ensure_prompt_set(conn, style: str, prompts: list[str], source: str | None) -> int:

@@ -48,30 +48,14 @@ def seed_published(conn: Connection, path: Path = SEED_FILE) -> int:
     return inserted
 
 
-def ensure_model(
-    conn: Connection,
-    name: str,
-    *,
-    link: str | None = None,
-    organisation: str | None = None,
-    notes: str | None = None,
-) -> int:
-    """Id of the model called ``name``, created if new; given metadata fills empty fields."""
+def ensure_model(conn: Connection, name: str) -> int:
+    """Id of the published model called ``name``, created if new. Nothing about an existing
+    model is changed: its link, organisation and notes are set once, at creation
+    (:mod:`leaderboard.identity`)."""
     t = models.models
-    row = conn.execute(select(t).where(t.c.name == name)).mappings().first()
-    if row is None:
-        return conn.execute(
-            insert(t)
-            .values(
-                name=name, link=link, organisation=organisation, notes=notes, created_at=utcnow()
-            )
-            .returning(t.c.id)
-        ).scalar_one()
-    updates = {
-        k: v
-        for k, v in {"link": link, "organisation": organisation, "notes": notes}.items()
-        if v and not row[k]
-    }
-    if updates:
-        conn.execute(t.update().where(t.c.id == row["id"]).values(**updates))
-    return row["id"]
+    found = conn.execute(select(t.c.id).where(t.c.name == name)).scalar()
+    if found is not None:
+        return found
+    return conn.execute(
+        insert(t).values(name=name, created_at=utcnow()).returning(t.c.id)
+    ).scalar_one()

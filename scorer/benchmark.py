@@ -19,7 +19,15 @@ from pathlib import Path
 from .errors import BenchmarkLayoutError
 from .model import HPSScorer
 from .prompts import PromptSets
-from .protocol import IMAGE_EXTENSIONS, STYLES, StyleStats, averaged, index_ranges, style_stats
+from .protocol import (
+    IMAGE_EXTENSIONS,
+    STYLES,
+    StyleStats,
+    averaged,
+    index_ranges,
+    parse_image_stem,
+    style_stats,
+)
 from .scoring import Item, score_items
 
 
@@ -71,11 +79,10 @@ def index_style_folder(folder: Path, count: int | None = None) -> tuple[dict[int
     if not folder.is_dir():
         return found, ignored
     for entry in sorted(folder.iterdir()):
-        stem, ext = entry.stem, entry.suffix.lower()
-        if not (entry.is_file() and ext in IMAGE_EXTENSIONS and stem.isdigit() and len(stem) == 5):
+        index, ext = parse_image_stem(entry.stem), entry.suffix.lower()
+        if not (entry.is_file() and ext in IMAGE_EXTENSIONS) or index is None:
             ignored.append(entry.name)
             continue
-        index = int(stem)
         if count is not None and index >= count:
             ignored.append(entry.name)
             continue

@@ -1,10 +1,11 @@
 """The CPU bf16 image tower: bf16 matrix products, fp32 everywhere else.
 
-bf16 matmuls run 2.4-2.7x as fast as fp32 on CPUs with AVX512-BF16 (``bench/matmul_rate.py``;
-AMX more), and the image tower is almost all matmuls. Casting the whole model to bf16 moved
-HPS scores by up to 0.12 on a ViT-H-14 (BENCHMARKS.md), over the bar of 0.05. Measured where
-that error came from (``bench/bf16_error_sources.py``: random ViT-H-14, 16 images, each source
-alone in an otherwise fp32 model): the bf16 text tower (max 0.056), the bf16 residual
+bf16 matmuls run several times as fast as fp32 on CPUs with AVX512-BF16 or AMX (measured by
+``bench/matmul_rate.py``, figures in BENCHMARKS.md), and the image tower is almost all
+matmuls. Casting the whole model to bf16 moved HPS scores by up to 0.12 on a ViT-H-14
+(BENCHMARKS.md), over the bar of 0.05. Measured where that error came from
+(``bench/bf16_error_sources.py``: random ViT-H-14, 16 images, each source alone in an
+otherwise fp32 model): the bf16 text tower (max 0.056), the bf16 residual
 stream, and the rounding of the fp16 checkpoint weights to bf16's 8 significant bits, mostly
 in the attention's value and output projections (max 0.016 and 0.010; q 0.004, k 0.002, the
 MLP 0.010 together). So here:
@@ -31,6 +32,7 @@ from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F
+from open_clip.transformer import ResidualAttentionBlock
 from torch import nn
 
 log = logging.getLogger(__name__)
@@ -119,8 +121,6 @@ def checkpoint_name(model: nn.Module, name: str) -> str:
 
 
 def _convertible(block: nn.Module, batch_first: bool) -> bool:
-    from open_clip.transformer import ResidualAttentionBlock
-
     attn = getattr(block, "attn", None)
     mlp = getattr(block, "mlp", None)
     return (

@@ -127,7 +127,10 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
 def cmd_benchmark(args: argparse.Namespace) -> int:
     settings = _settings(args)
-    prompts = load_prompt_sets(args.prompts or settings.prompts)
+    prompts = load_prompt_sets(
+        args.prompts or settings.prompts, expect_count=settings.prompt_count_check
+    )
+    text_cache = settings.writable_data_path() / "text_cache"
     # the text tower loads only if a prompt is missing from the persisted text cache
     scorer = _load(settings, lazy_text=True)
     started = time.perf_counter()
@@ -146,7 +149,7 @@ def cmd_benchmark(args: argparse.Namespace) -> int:
         batch_size=settings.batch_size,
         workers=args.workers,
         progress=progress,
-        text_cache=settings.data_path / "text_cache",
+        text_cache=text_cache,
     )
     print(file=sys.stderr)
     for style, indices in result.missing.items():

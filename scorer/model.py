@@ -1,42 +1,44 @@
-"""Loading an HPS checkpoint into open_clip, fast, and scoring with it.
+"""The HPS scorer: a loaded model that scores images against prompts.
 
-Loading: the architecture is built on the meta device (no random init, no memory), the
-checkpoint is memory-mapped (``torch.load(mmap=True, weights_only=True)``), its entries
-checked against the model's (a strict load) and assigned (``assign=True``), then cast: fp32
-everywhere, except on CPU at bf16, where the image tower's blocks run bf16 matmuls over an
-fp32 residual stream (:mod:`scorer.bf16`). The text tower's causal ``attn_mask`` is a
-non-persistent buffer, absent from the checkpoint: it is rebuilt, else text features would
-silently come out NaN. A pass over the weights and one prompt through the text tower check
-that the loaded model gives finite outputs. With ``lazy_text`` the text tower stays on the
-meta device until a prompt has to be encoded.
+:func:`load_scorer` resolves the version, device and precision (:mod:`scorer.device`), loads
+and checks the weights (:mod:`scorer.loading`) and hands back an :class:`HPSScorer`: image and
+text embeddings, text embeddings cached per prompt, score / rank / compare. With
+``lazy_text`` the text tower stays on the meta device until a prompt has to be encoded.
 """
 
 from __future__ import annotations
 
-import ctypes
-import json
 import logging
 import math
-import mmap
-import os
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 
+import open_clip
 import torch
 import torch.nn.functional as F
 
-from .bf16 import Bf16Block, checkpoint_name, convert_image_tower
-from .errors import CheckpointError, ConfigError
+from .device import DTYPES, resolve_device, resolve_precision
+from .errors import ConfigError
+from .loading import (
+    CheckpointWeights,
+    PreparedWeights,
+    arch_name,
+    check_finite,
+    check_no_meta,
+    layout_for,
+    prepare,
+    put,
+    text_keys,
+)
 from .preprocess import HPS_PREPROCESS, ImageSource, PreprocessCfg, load_and_preprocess
 from .zoo import file_sha256, get_version, resolve_checkpoint
 
 log = logging.getLogger(__name__)
-
-_DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
 
 
 @dataclass(frozen=True)
@@ -56,197 +58,37 @@ class RankedImage:
     score: float
 
 
-def resolve_device(device: str) -> torch.device:
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        dev = torch.device(device)
-    except RuntimeError:
-        raise ConfigError(
-            f"HPS_DEVICE={device!r}: not a torch device (auto, cpu, cuda, cuda:N)"
-        ) from None
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise ConfigError(f"HPS_DEVICE={device!r}: CUDA is not available on this machine")
-    return dev
+class TextEmbeddingCache:
+    """prompt -> embedding, bounded: the least recently used prompts are dropped first."""
 
+    def __init__(self, capacity: int) -> None:
+        if capacity <= 0:
+            raise ConfigError(f"HPS_TEXT_CACHE_SIZE={capacity}: must be a positive integer")
+        self.capacity = capacity
+        self._rows: OrderedDict[str, torch.Tensor] = OrderedDict()
+        self._lock = threading.Lock()
 
-def cpu_has_fast_bf16() -> bool:
-    """AVX512-BF16 or AMX: bf16 matmuls run 2.4-2.7x as fast as fp32 (BENCHMARKS.md). Without
-    them oneDNN emulates bf16 and gains nothing over fp32."""
-    try:
-        return bool(torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported())
-    except (AttributeError, RuntimeError):
-        return False
+    def get(self, prompt: str) -> torch.Tensor | None:
+        with self._lock:
+            row = self._rows.get(prompt)
+            if row is not None:
+                self._rows.move_to_end(prompt)
+            return row
 
+    def put(self, prompt: str, row: torch.Tensor) -> None:
+        with self._lock:
+            self._rows[prompt] = row
+            self._rows.move_to_end(prompt)
+            while len(self._rows) > self.capacity:
+                self._rows.popitem(last=False)
 
-def resolve_precision(precision: str, device: torch.device) -> str:
-    """``auto``: fp16 autocast on CUDA (as the official evaluation); on CPU bf16 where the CPU
-    has native bf16 matmuls (:mod:`scorer.bf16`: within the fidelity bar of fp32), else fp32."""
-    if precision == "auto":
-        if device.type == "cuda":
-            return "fp16"
-        return "bf16" if cpu_has_fast_bf16() else "fp32"
-    if precision not in _DTYPES:
-        raise ConfigError(f"unknown precision {precision!r}; choose auto, fp32, bf16 or fp16")
-    if precision == "fp16" and device.type != "cuda":
-        raise ConfigError(
-            "precision fp16 runs only on CUDA (CPUs have no fast fp16 matmul: it is 4-5x slower "
-            "than fp32 here); on CPU choose fp32 or bf16"
-        )
-    return precision
-
-
-def _arch_name(arch: str) -> str:
-    """Register a model-config JSON with open_clip and return its name; names pass through."""
-    import open_clip
-
-    path = Path(arch).expanduser()
-    if arch.endswith(".json") or path.is_file():
-        if not path.is_file():
-            raise ConfigError(f"HPS_ARCH / --arch: model-config file {arch!r} does not exist")
-        try:
-            cfg = json.loads(path.read_text())
-        except ValueError as exc:
-            raise ConfigError(f"HPS_ARCH / --arch: {arch!r} is not valid JSON ({exc})") from None
-        if not isinstance(cfg, dict) or not {"embed_dim", "vision_cfg", "text_cfg"} <= set(cfg):
-            raise ConfigError(
-                f"HPS_ARCH / --arch: {arch!r} is not an open_clip model config "
-                "(needs embed_dim, vision_cfg, text_cfg)"
-            )
-        open_clip.add_model_config(path)
-        return path.stem
-    if arch not in open_clip.list_models():
-        raise ConfigError(
-            f"HPS_ARCH / --arch: unknown open_clip model {arch!r}; give a model-config JSON path "
-            f"or one of: {', '.join(open_clip.list_models())}"
-        )
-    return arch
-
-
-def _read_state_dict(path: Path) -> dict[str, torch.Tensor]:
-    try:
-        ckpt = torch.load(path, map_location="cpu", mmap=True, weights_only=True)
-    except Exception as exc:
-        raise CheckpointError(
-            f"checkpoint {str(path)!r} cannot be read as a torch checkpoint "
-            f"({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''})"
-        ) from exc
-    state = ckpt.get("state_dict", ckpt) if isinstance(ckpt, dict) else None
-    if not isinstance(state, dict) or not state:
-        raise CheckpointError(
-            f"checkpoint {str(path)!r} holds no state dict (expected {{'state_dict': ...}})"
-        )
-    if all(k.startswith("module.") for k in state):
-        state = {k[len("module.") :]: v for k, v in state.items()}
-    return state
-
-
-def _file_map_ranges(path: Path) -> list[tuple[int, int]]:
-    """Address ranges where this process maps ``path`` (Linux ``/proc/self/maps``); [] where
-    that cannot be read."""
-    try:
-        target = os.path.realpath(path)
-        ranges = []
-        with open("/proc/self/maps", encoding="utf-8", errors="replace") as fh:
-            for line in fh:
-                parts = line.split(maxsplit=5)
-                if len(parts) == 6 and parts[5].rstrip("\n") == target:
-                    lo, hi = parts[0].split("-")
-                    ranges.append((int(lo, 16), int(hi, 16)))
-        return ranges
-    except (OSError, ValueError):
-        return []
-
-
-def _madvise():
-    try:
-        return ctypes.CDLL(None, use_errno=True).madvise
-    except (OSError, AttributeError):
-        return None
-
-
-_MADV_DONTNEED = 4
-
-
-def _release_file_pages(t: torch.Tensor, mapped: Sequence[tuple[int, int]]) -> None:
-    """Drop the resident pages of ``t`` that lie wholly inside the checkpoint's private file
-    map (``MADV_DONTNEED``), once ``t`` has been cast to a new tensor: they stop counting in
-    the process's memory, and if read again they come back from the file unchanged (never
-    written: in-place casts are not released). No-op outside such a map."""
-    start, end = t.data_ptr(), t.data_ptr() + t.nbytes
-    if not any(lo <= start and end <= hi for lo, hi in mapped):
-        return
-    madvise = _madvise()
-    page = mmap.PAGESIZE
-    first, last = -(-start // page) * page, end // page * page
-    if madvise is not None and last > first:
-        madvise(ctypes.c_void_p(first), ctypes.c_size_t(last - first), _MADV_DONTNEED)
-
-
-def _rebuild_missing_buffers(model: torch.nn.Module) -> None:
-    """Rebuild non-persistent buffers left on the meta device (the causal text mask)."""
-    for module in model.modules():
-        for name, buf in list(module._buffers.items()):
-            if buf is None or not buf.is_meta:
-                continue
-            if name != "attn_mask" or buf.ndim != 2 or buf.shape[0] != buf.shape[1]:
-                raise CheckpointError(f"checkpoint lacks buffer {name!r} {tuple(buf.shape)}")
-            mask = torch.full(tuple(buf.shape), float("-inf")).triu_(1)
-            module._buffers[name] = mask
-
-
-def _check_no_meta(model: torch.nn.Module, allowed: set[str] = frozenset()) -> None:
-    leftovers = [n for n, p in model.named_parameters() if p.is_meta and n not in allowed]
-    if leftovers:
-        raise CheckpointError(f"checkpoint lacks parameters: {', '.join(leftovers[:5])}")
-
-
-def _put(table: dict, name: str, old: torch.Tensor, new: torch.Tensor) -> None:
-    """Store ``new`` in a module's parameter or buffer ``table`` in place of ``old``,
-    as a frozen Parameter where ``old`` was one."""
-    is_param = isinstance(old, torch.nn.Parameter)
-    table[name] = torch.nn.Parameter(new, requires_grad=False) if is_param else new
-
-
-def _cast_weights(
-    model: torch.nn.Module, dtype: torch.dtype, mapped: Sequence[tuple[int, int]] = ()
-) -> None:
-    """Cast the floating parameters and buffers not yet in ``dtype`` (meta tensors, a text
-    tower not loaded yet, and the bf16 blocks of :mod:`scorer.bf16` excepted). Each source
-    in the checkpoint map (``mapped``) has its pages released once cast, so a cast to fp32
-    holds the fp32 copy, not also the fp16 file."""
-    for module in model.modules():
-        if isinstance(module, Bf16Block):  # its own tensors are bf16 by design
-            continue
-        for table in (module._parameters, module._buffers):
-            for name, t in list(table.items()):
-                if t is None or t.is_meta or not t.is_floating_point() or t.dtype == dtype:
-                    continue
-                new = t.detach().to(dtype)
-                _release_file_pages(t, mapped)
-                _put(table, name, t, new)
-
-
-def _to_device(model: torch.nn.Module, dev: torch.device) -> None:
-    """``model.to(dev)`` that leaves meta tensors (a text tower not loaded yet) alone."""
-    for module in model.modules():
-        for table in (module._parameters, module._buffers):
-            for name, t in list(table.items()):
-                if t is None or t.is_meta or t.device == dev:
-                    continue
-                _put(table, name, t, t.detach().to(dev))
-
-
-def _text_keys(names) -> set[str]:
-    """The text tower's entries of a CLIP state dict: all but the image tower's and the
-    learned temperature (``logit_scale``, ``logit_bias``)."""
-    return {
-        k for k in names if not k.startswith("visual.") and k not in ("logit_scale", "logit_bias")
-    }
+    def __len__(self) -> int:
+        return len(self._rows)
 
 
 class HPSScorer:
-    """A loaded HPS model. Thread-safe for scoring; text embeddings cached per prompt."""
+    """A loaded HPS model. Thread-safe for scoring; text embeddings cached per prompt (the
+    ``text_cache_size`` most recently used)."""
 
     def __init__(
         self,
@@ -263,6 +105,7 @@ class HPSScorer:
         batch_size: int = 8,
         load_seconds: float = 0.0,
         text_loader: Callable[[], None] | None = None,
+        text_cache_size: int = 10_000,
     ) -> None:
         self.model = model
         self.tokenizer = tokenizer
@@ -276,7 +119,8 @@ class HPSScorer:
         self.batch_size = batch_size
         self.load_seconds = load_seconds
         self._autocast = device.type == "cuda" and precision != "fp32"
-        self._text_cache: dict[str, torch.Tensor] = {}
+        self._text_cache = TextEmbeddingCache(text_cache_size)
+        self.texts_encoded = 0  # prompts run through the text tower so far
         self._lock = threading.Lock()
         # loads the text tower on first use (load_scorer(lazy_text=True)); None once loaded
         self._text_loader: Callable[[], None] | None = text_loader
@@ -316,7 +160,7 @@ class HPSScorer:
     # --- encoding -------------------------------------------------------------------
     def _ctx(self):
         if self._autocast:
-            return torch.autocast(device_type="cuda", dtype=_DTYPES[self.precision])
+            return torch.autocast(device_type="cuda", dtype=DTYPES[self.precision])
         return nullcontext()
 
     @torch.inference_mode()
@@ -329,8 +173,14 @@ class HPSScorer:
 
     @torch.inference_mode()
     def encode_texts(self, prompts: Sequence[str]) -> torch.Tensor:
-        """Prompts -> [N, D] L2-normalised fp32 embeddings, each distinct prompt encoded once."""
-        missing = list(dict.fromkeys(p for p in prompts if p not in self._text_cache))
+        """Prompts -> [N, D] L2-normalised fp32 embeddings, each distinct prompt encoded once
+        (and not at all while it is in the text cache)."""
+        rows: dict[str, torch.Tensor] = {}
+        for prompt in dict.fromkeys(prompts):
+            row = self._text_cache.get(prompt)
+            if row is not None:
+                rows[prompt] = row
+        missing = [p for p in dict.fromkeys(prompts) if p not in rows]
         if missing and self._text_loader is not None:
             self._load_text_tower()
         for start in range(0, len(missing), 64):
@@ -339,9 +189,11 @@ class HPSScorer:
             with self._ctx():
                 feats = self.model.encode_text(tokens)
             feats = F.normalize(feats.float(), dim=-1).cpu()
+            self.texts_encoded += len(chunk)
             for prompt, row in zip(chunk, feats):
-                self._text_cache[prompt] = row
-        return torch.stack([self._text_cache[p] for p in prompts])
+                rows[prompt] = row
+                self._text_cache.put(prompt, row)
+        return torch.stack([rows[p] for p in prompts])
 
     def _load_text_tower(self) -> None:
         with self._text_lock:
@@ -352,31 +204,32 @@ class HPSScorer:
                 log.info("loaded the text tower in %.2fs", time.perf_counter() - t0)
 
     def release_text_tower(self) -> bool:
-        """Put a text tower loaded on first need back on the meta device: its memory (1.4 GB
-        for ViT-H-14 at fp32) is freed, and the next prompt to encode loads it again. For a
-        long-lived worker between jobs. Only scorers loaded with ``lazy_text``; returns
-        whether it was released."""
+        """Put a text tower loaded on first need back on the meta device: its memory (over
+        a GiB for ViT-H-14 at fp32, BENCHMARKS.md) is freed, and the next prompt to encode
+        loads it again. For a long-lived worker between jobs. Only scorers loaded with
+        ``lazy_text``; returns whether it was released."""
         with self._lock, self._text_lock:
             if self._text_reloader is None or self._text_loader is not None:
                 return False
-            for name in _text_keys(self.model.state_dict()):
+            for name in text_keys(self.model.state_dict()):
                 owner, _, leaf = name.rpartition(".")
                 module = self.model.get_submodule(owner) if owner else self.model
                 for table in (module._parameters, module._buffers):
                     t = table.get(leaf)
                     if t is not None and not t.is_meta:
-                        _put(table, leaf, t, torch.empty_like(t, device="meta"))
+                        put(table, leaf, t, torch.empty_like(t, device="meta"))
             self._text_loader = self._text_reloader
             return True
 
     def set_text_embeddings(self, prompts: Sequence[str], embeddings: torch.Tensor) -> None:
         """Fill the text cache from persisted embeddings (same checkpoint and precision)."""
         for prompt, row in zip(prompts, embeddings):
-            self._text_cache[prompt] = row.float()
+            self._text_cache.put(prompt, row.float())
 
     def cached_text_embeddings(self, prompts: Sequence[str]) -> dict[str, torch.Tensor]:
         """The embeddings of those ``prompts`` already encoded (or set) in this scorer."""
-        return {p: self._text_cache[p] for p in dict.fromkeys(prompts) if p in self._text_cache}
+        rows = {p: self._text_cache.get(p) for p in dict.fromkeys(prompts)}
+        return {p: row for p, row in rows.items() if row is not None}
 
     # --- scoring --------------------------------------------------------------------
     def score_pixels(self, pixels: torch.Tensor, prompts: Sequence[str]) -> list[float]:
@@ -388,9 +241,15 @@ class HPSScorer:
             img = self.encode_images(pixels)
         return (100.0 * (img * text).sum(dim=-1)).tolist()
 
-    def preprocess(self, source: ImageSource, name: str | None = None) -> torch.Tensor:
+    def preprocess(
+        self, source: ImageSource, name: str | None = None, *, check_extension: bool = False
+    ) -> torch.Tensor:
         return load_and_preprocess(
-            source, name=name, max_pixels=self.max_image_pixels, cfg=self.preprocess_cfg
+            source,
+            name=name,
+            max_pixels=self.max_image_pixels,
+            cfg=self.preprocess_cfg,
+            check_extension=check_extension,
         )
 
     def score(
@@ -454,45 +313,46 @@ def load_scorer(
     max_image_pixels: int = 50_000_000,
     threads: int = 0,
     lazy_text: bool = False,
+    weights_dir: str | Path | None = None,
+    text_cache_size: int = 10_000,
 ) -> HPSScorer:
     """Resolve, load and check an HPS checkpoint. Raises HPSError subclasses on user error.
 
+    ``weights_dir``: where the prepared (safetensors, memory-mapped) copy of the checkpoint is
+    kept (:mod:`scorer.loading`); made on the first load, used by every later one. Without
+    it the checkpoint itself is read and cast on every load.
     ``lazy_text``: load the text tower only when a prompt must be encoded (the benchmark and
     the worker fill the text cache from persisted embeddings first, so a warm run never
     loads it: less memory, faster ready)."""
-    import open_clip
-
     t0 = time.perf_counter()
     spec = get_version(version)
     if threads:
         torch.set_num_threads(threads)
     dev = resolve_device(device)
     prec = resolve_precision(precision, dev)
-    name = _arch_name(arch or spec.arch)
     label = arch or spec.arch
+    name = arch_name(label)
     path = resolve_checkpoint(version, checkpoint)
-    state = _read_state_dict(path)
-
-    logging.disable(logging.WARNING)  # open_clip warns "initialized randomly": not so here
-    try:
-        with torch.device("meta"):
-            model = open_clip.create_model(name, pretrained=None, device="meta")
-    finally:
-        logging.disable(logging.NOTSET)
-    _check_keys(model, state, path, label)
-    text_keys = _text_keys(state) if lazy_text else set()
-    _materialise(model, {k: v for k, v in state.items() if k not in text_keys}, path, dev, prec)
-    del state
-    _check_no_meta(model, allowed=text_keys)
-
+    layout = layout_for(dev, prec)
+    prepared = None
+    if weights_dir is not None:
+        prepared = prepare(path, file_sha256(path), name, label, layout, Path(weights_dir))
+    source = (
+        PreparedWeights(prepared, name, layout)
+        if prepared is not None
+        else CheckpointWeights(path, name, label, layout)
+    )
+    model = source.build()
+    every = source.keys(model)
+    text = text_keys(every) if lazy_text else set()
+    source.load_into(model, every - text, dev)
+    check_no_meta(model, allowed=text)
     tokenizer = open_clip.get_tokenizer(name)
 
     def load_text() -> None:
-        text_state = _read_state_dict(path)
-        _materialise(model, {k: text_state[k] for k in text_keys}, path, dev, prec)
-        del text_state
-        _check_no_meta(model)
-        _check_finite(scorer, path, [k for k in model.state_dict() if k in text_keys], text=True)
+        source.load_into(model, text, dev)
+        check_no_meta(model)
+        check_finite(scorer, path, [k for k in model.state_dict() if k in text], text=True)
 
     scorer = HPSScorer(
         model.eval().requires_grad_(False),
@@ -504,62 +364,26 @@ def load_scorer(
         precision=prec,
         max_image_pixels=max_image_pixels,
         batch_size=batch_size,
-        text_loader=load_text if text_keys else None,
+        text_loader=load_text if text else None,
+        text_cache_size=text_cache_size,
     )
     loaded = [k for k, t in model.state_dict().items() if not t.is_meta]
-    _check_finite(scorer, path, loaded, text=not text_keys)
+    check_finite(scorer, path, loaded, text=not text)
     scorer.load_seconds = time.perf_counter() - t0
     log.info(
         "loaded HPS %s from %s in %.2fs (%s, %s%s)",
         version,
-        path,
+        prepared or path,
         scorer.load_seconds,
         dev,
         prec,
-        ", text tower on first use" if text_keys else "",
+        ", text tower on first use" if text else "",
     )
     return scorer
 
 
-def _check_keys(model: torch.nn.Module, state: dict, path: Path, label: str) -> None:
-    """The checkpoint holds exactly the model's entries (a strict load, before any is read)."""
-    expected = model.state_dict()
-    missing = [k for k in expected if k not in state]
-    unexpected = [k for k in state if k not in expected]
-    wrong = [
-        f"{k}: {tuple(state[k].shape)} in the checkpoint, {tuple(expected[k].shape)} in the model"
-        for k in expected
-        if k in state and tuple(state[k].shape) != tuple(expected[k].shape)
-    ]
-    if missing or unexpected or wrong:
-        parts = []
-        if missing:
-            parts.append(f"missing {', '.join(missing[:5])}")
-        if unexpected:
-            parts.append(f"unexpected {', '.join(unexpected[:5])}")
-        if wrong:
-            parts.append(f"size mismatch {'; '.join(wrong[:3])}")
-        raise CheckpointError(
-            f"checkpoint {str(path)!r} does not fit architecture {label!r}: {'; '.join(parts)}"
-        )
-
-
-def _materialise(
-    model: torch.nn.Module, state: dict, path: Path, dev: torch.device, prec: str
-) -> None:
-    """Assign ``state`` (memory-mapped) to the meta-built ``model`` and cast it: on CPU at
-    bf16 the image blocks become :class:`scorer.bf16.Bf16Block`; everything else is fp32
-    (CUDA low precision runs as autocast over fp32 weights)."""
-    mapped = _file_map_ranges(path)
-    model.load_state_dict(state, strict=False, assign=True)
-    _rebuild_missing_buffers(model)
-    if dev.type == "cpu" and prec == "bf16" and any(k.startswith("visual.") for k in state):
-        convert_image_tower(model, release=lambda t: _release_file_pages(t, mapped))
-    _cast_weights(model, torch.float32, mapped)
-    _to_device(model, dev)
-
-
 def load_scorer_from_settings(settings, *, lazy_text: bool = False) -> HPSScorer:
+    """The scorer the settings describe; its prepared weights live in ``<data_dir>/weights``."""
     return load_scorer(
         version=settings.version,
         checkpoint=settings.checkpoint,
@@ -570,32 +394,6 @@ def load_scorer_from_settings(settings, *, lazy_text: bool = False) -> HPSScorer
         max_image_pixels=settings.max_image_pixels,
         threads=settings.threads,
         lazy_text=lazy_text,
+        weights_dir=settings.data_path / "weights",
+        text_cache_size=settings.text_cache_size,
     )
-
-
-def _check_finite(scorer: HPSScorer, path: Path, names: Sequence[str], *, text: bool) -> None:
-    """Finite outputs after loading, cheaply: one pass over the weights ``names`` (a sum per
-    tensor: non-finite if any element is; ~0.15 s for ViT-H-14, where a probe image forward
-    costs ~2 s on CPU) and, with ``text``, one prompt through the text tower (where a missing
-    causal ``attn_mask`` shows as NaN). A non-finite sum is confirmed element-wise."""
-    probe = None
-    if text:
-        tokens = scorer.tokenizer(["a photo"]).to(scorer.device)
-        with torch.inference_mode(), scorer._ctx():
-            probe = scorer.model.encode_text(tokens).float()
-    state = scorer.model.state_dict()
-    named = [(n, state[n]) for n in names if state[n].is_floating_point()]
-    with torch.inference_mode():
-        sums = torch.stack([t.sum().float() for _, t in named]) if named else torch.zeros(1)
-        bad = (
-            []
-            if torch.isfinite(sums).all()
-            else [n for n, t in named if not torch.isfinite(t).all()]
-        )
-    bad = list(dict.fromkeys(checkpoint_name(scorer.model, n) for n in bad))
-    if bad or (probe is not None and not torch.isfinite(probe).all()):
-        where = f" (in {', '.join(bad[:3])})" if bad else ""
-        raise CheckpointError(
-            f"checkpoint {str(path)!r} gives non-finite features after loading{where} "
-            "(corrupt weights, or a buffer missing from the checkpoint)"
-        )

@@ -10,6 +10,14 @@ is already 224 are padded too (the official code skips resize *and* pad, so a no
 image cannot be batched), and alpha is always dropped (the official code keeps RGBA and
 fails). A third: 16-bit greyscale is scaled to 8 bits (PIL's ``convert`` clips it to white).
 No EXIF rotation, as the official code.
+
+Only still JPEG, PNG and WebP images are decoded (:data:`FORMATS`, handed to PIL's
+``Image.open(formats=...)``, so no other PIL plugin ever sees the bytes: an EPS file named
+``.jpg`` never reaches the EPS plugin, which would run Ghostscript). Animated PNG and WebP
+(more than one frame) are refused rather than scored on their first frame: a benchmark image
+is a still, and a first frame is often not what a viewer shows. An image so thin that the
+resize would leave its short side 0 pixels (the long side 448 or more times the short one)
+is refused by name before the resize (:func:`check_geometry`).
 """
 
 from __future__ import annotations
@@ -34,6 +42,32 @@ OPENAI_MEAN = (0.48145466, 0.4578275, 0.40821073)
 OPENAI_STD = (0.26862954, 0.26130258, 0.27577711)
 
 ImageSource = str | os.PathLike | bytes | Image.Image
+
+# PIL format names that are decoded; everything else is refused before any plugin reads it.
+FORMATS: tuple[str, ...] = ("JPEG", "PNG", "WEBP")
+FORMAT_LABELS = "JPEG, PNG, WebP"
+# The benchmark layout's extension rules: the file must be what its extension says.
+EXTENSION_FORMATS: dict[str, str] = {
+    ".jpg": "JPEG",
+    ".jpeg": "JPEG",
+    ".png": "PNG",
+    ".webp": "WEBP",
+}
+# Leading bytes of formats people send by mistake, to say what a refused file is.
+_MAGIC: tuple[tuple[bytes, str], ...] = (
+    (b"GIF8", "GIF"),
+    (b"II*\x00", "TIFF"),
+    (b"MM\x00*", "TIFF"),
+    (b"BM", "BMP"),
+    (b"%!PS", "PostScript/EPS"),
+    (b"\xc5\xd0\xd3\xc6", "EPS"),
+    (b"%PDF", "PDF"),
+    (b"8BPS", "Photoshop PSD"),
+    (b"\x00\x00\x01\x00", "ICO"),
+    (b"\x00\x00\x00\x0cjP", "JPEG 2000"),
+    (b"\xff\x4f\xff\x51", "JPEG 2000"),
+    (b"\x00\x00\x00", "HEIF/AVIF"),  # ISO-BMFF boxes (ftyp) start with a size
+)
 
 
 @dataclass(frozen=True)
@@ -60,13 +94,19 @@ def _describe(source: ImageSource, name: str | None) -> str:
 
 
 def load_image(
-    source: ImageSource, *, name: str | None = None, max_pixels: int = 50_000_000
+    source: ImageSource,
+    *,
+    name: str | None = None,
+    max_pixels: int = 50_000_000,
+    check_extension: bool = False,
 ) -> Image.Image:
     """Open and fully decode an image, returning it in RGB.
 
-    Accepts a path, bytes or a PIL image; reads whatever PIL reads (first frame of an
-    animation). Empty, corrupt, truncated and non-image input, and images over
-    ``max_pixels`` pixels, raise :class:`ImageError` naming the image.
+    Accepts a path, bytes or a PIL image; decodes still JPEG, PNG and WebP only
+    (:data:`FORMATS`). Empty, corrupt, truncated, animated and non-image input, other
+    formats, and images over ``max_pixels`` pixels, raise :class:`ImageError` naming the
+    image. ``check_extension``: the benchmark layout's rule, the file must be the format its
+    name's extension says (``.png`` holding a WebP is refused).
     """
     label = _describe(source, name)
     if isinstance(source, Image.Image):
@@ -85,6 +125,8 @@ def load_image(
         raise ImageError(label, f"cannot be read ({exc.strerror or exc})") from None
     with decoding(label, max_pixels):
         img = open_checked(data, label, max_pixels)
+        if check_extension:
+            check_format_matches_name(img, label)
         img.load()
     try:
         return to_rgb(img)
@@ -114,9 +156,41 @@ def open_checked(data: bytes, label: str, max_pixels: int) -> Image.Image:
     :func:`decoding`."""
     if not data:
         raise ImageError(label, "empty file")
-    img = Image.open(io.BytesIO(data))
+    try:
+        img = Image.open(io.BytesIO(data), formats=FORMATS)
+    except UnidentifiedImageError:
+        kind = sniff_format(data)
+        seen = f"; the file is {kind}" if kind else ""
+        raise ImageError(
+            label, f"not an image in an accepted format ({FORMAT_LABELS}){seen}"
+        ) from None
+    frames = getattr(img, "n_frames", 1)
+    if frames > 1:
+        raise ImageError(
+            label, f"animated {img.format} ({frames} frames): only still images are accepted"
+        )
     check_pixels(img, label, max_pixels)
     return img
+
+
+def sniff_format(data: bytes) -> str | None:
+    """What a refused file probably is, from its first bytes (no decoder involved)."""
+    for magic, kind in _MAGIC:
+        if data.startswith(magic):
+            return kind
+    return None
+
+
+def check_format_matches_name(img: Image.Image, label: str) -> None:
+    """The benchmark layout's rule: a ``.png`` is a PNG, a ``.jpg``/``.jpeg`` a JPEG, ..."""
+    expected = EXTENSION_FORMATS.get(Path(label).suffix.lower())
+    if expected is None:
+        raise ImageError(label, f"the name must end in one of {', '.join(EXTENSION_FORMATS)}")
+    if img.format != expected:
+        raise ImageError(
+            label,
+            f"the extension says {expected} but the file is {img.format}: rename it or convert it",
+        )
 
 
 def check_pixels(img: Image.Image, label: str, max_pixels: int) -> None:
@@ -129,6 +203,26 @@ def check_pixels(img: Image.Image, label: str, max_pixels: int) -> None:
         )
     if width < 1 or height < 1:
         raise ImageError(label, f"image has no pixels ({width}x{height})")
+
+
+def resized_size(width: int, height: int, cfg: PreprocessCfg = HPS_PREPROCESS) -> tuple[int, int]:
+    """(width, height) after the official resize: the longest side becomes ``cfg.size``."""
+    scale = cfg.size / float(max(height, width))
+    return round(width * scale), round(height * scale)
+
+
+def check_geometry(size: tuple[int, int], label: str, cfg: PreprocessCfg = HPS_PREPROCESS) -> None:
+    """Refuse an image the resize would leave with a side of 0 pixels (40000x1, ...)."""
+    width, height = size
+    if width < 1 or height < 1:
+        raise ImageError(label, f"image has no pixels ({width}x{height})")
+    if min(resized_size(width, height, cfg)) < 1:
+        raise ImageError(
+            label,
+            f"{width}x{height} is too thin to score: resized so its longest side is "
+            f"{cfg.size}, its short side would be 0 pixels (the long side must be under "
+            f"{2 * cfg.size} times the short side)",
+        )
 
 
 def to_rgb(img: Image.Image) -> Image.Image:
@@ -160,8 +254,9 @@ def preprocess_tensor(t: torch.Tensor, cfg: PreprocessCfg = HPS_PREPROCESS) -> t
     if t.ndim != 3 or t.shape[0] != 3:
         raise ValueError(f"expected a [3, H, W] tensor, got shape {tuple(t.shape)}")
     height, width = int(t.shape[1]), int(t.shape[2])
-    scale = cfg.size / float(max(height, width))
-    new_h, new_w = round(height * scale), round(width * scale)
+    new_w, new_h = resized_size(width, height, cfg)
+    if min(new_h, new_w) < 1:
+        raise ValueError(f"a {width}x{height} image would resize to {new_w}x{new_h}")
     if (new_h, new_w) != (height, width):
         t = TF.resize(t, [new_h, new_w], interpolation=InterpolationMode.BICUBIC)
     pad_h, pad_w = cfg.size - new_h, cfg.size - new_w
@@ -174,8 +269,12 @@ def preprocess_tensor(t: torch.Tensor, cfg: PreprocessCfg = HPS_PREPROCESS) -> t
     return TF.normalize(t, mean=list(cfg.mean), std=list(cfg.std))
 
 
-def preprocess(img: Image.Image, cfg: PreprocessCfg = HPS_PREPROCESS) -> torch.Tensor:
-    """PIL image -> normalised [3, size, size] float32 tensor, exactly as HPS v2 evaluates."""
+def preprocess(
+    img: Image.Image, cfg: PreprocessCfg = HPS_PREPROCESS, *, name: str | None = None
+) -> torch.Tensor:
+    """PIL image -> normalised [3, size, size] float32 tensor, exactly as HPS v2 evaluates.
+    An image too thin to resize raises :class:`ImageError` naming ``name``."""
+    check_geometry(img.size, _describe(img, name), cfg)
     return preprocess_tensor(image_to_tensor(img), cfg)
 
 
@@ -185,5 +284,9 @@ def load_and_preprocess(
     name: str | None = None,
     max_pixels: int = 50_000_000,
     cfg: PreprocessCfg = HPS_PREPROCESS,
+    check_extension: bool = False,
 ) -> torch.Tensor:
-    return preprocess(load_image(source, name=name, max_pixels=max_pixels), cfg)
+    """Decode and preprocess: what scoring runs for every image, and what intake runs (with
+    ``check_extension``) to refuse at validation anything scoring would refuse."""
+    img = load_image(source, name=name, max_pixels=max_pixels, check_extension=check_extension)
+    return preprocess(img, cfg, name=_describe(source, name))

@@ -31,6 +31,14 @@ def image_stem(index: int) -> str:
     return f"{index:05d}"
 
 
+def parse_image_stem(stem: str) -> int | None:
+    """The prompt index of a file stem of exactly five ASCII digits, else None. ``int()``
+    and ``str.isdigit`` also take full-width and other Unicode digits (``０００１２``)."""
+    if len(stem) == 5 and stem.isascii() and stem.isdigit():
+        return int(stem)
+    return None
+
+
 def index_ranges(indices: Iterable[int]) -> str:
     """[0, 1, 2, 5, 7, 8] -> "00000-00002, 00005, 00007-00008" (duplicates ignored)."""
     values = sorted(set(indices))

@@ -4,12 +4,14 @@ Both the benchmark CLI (:func:`scorer.benchmark.run_benchmark`) and the submissi
 it. Images are decoded and preprocessed in a small thread pool, up to ``depth`` batches ahead
 of the model; the prompts' text embeddings come from the persisted text cache where it has
 them (:mod:`scorer.textcache`) and are saved back as the loop goes, so a killed run loses
-little. An image that cannot be decoded does not stop the loop: it comes back in its batch's
-``failed`` list with the reason, and the other images are scored.
+little. An image that cannot be decoded or preprocessed, for whatever reason (a user error
+or a bug), does not stop the loop: it comes back in its batch's ``failed`` list, named, with
+the reason, and the other images are scored.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -19,9 +21,11 @@ from pathlib import Path
 
 import torch
 
-from .errors import HPSError
+from .errors import HPSError, ImageError
 from .model import HPSScorer
 from .textcache import load_text_cache, save_text_cache
+
+log = logging.getLogger(__name__)
 
 TEXT_CACHE_SAVE_S = 60.0  # seconds between saves of newly encoded prompts during a run
 
@@ -97,10 +101,14 @@ def score_items(
         load_text_cache(scorer, prompts, text_cache)
 
     def load(item: Item) -> torch.Tensor | HPSError:
+        name = f"{item.style}/{item.path.name}"
         try:
-            return scorer.preprocess(item.path, f"{item.style}/{item.path.name}")
+            return scorer.preprocess(item.path, name, check_extension=True)
         except HPSError as exc:  # reported with the batch, the others are scored
             return exc
+        except Exception as exc:  # a bug, or a file changed under us: named, and not fatal
+            log.exception("unexpected error preprocessing %s", name)
+            return ImageError(name, f"internal error: {type(exc).__name__}: {exc}")
 
     batches = [list(items[i : i + batch_size]) for i in range(0, len(items), batch_size)]
     last_save = time.monotonic()
@@ -112,9 +120,16 @@ def score_items(
                 if not isinstance(res, torch.Tensor):
                     out.failed.append((item, getattr(res, "reason", None) or str(res)))
             if good:
-                values = scorer.score_pixels(
-                    torch.stack([t for _, t in good]), [item.prompt for item, _ in good]
-                )
+                try:
+                    values = scorer.score_pixels(
+                        torch.stack([t for _, t in good]), [item.prompt for item, _ in good]
+                    )
+                except Exception as exc:  # not an image's fault: name the batch, stop
+                    first, last = good[0][0], good[-1][0]
+                    raise RuntimeError(
+                        f"scoring images {first.style}/{first.path.name} to "
+                        f"{last.style}/{last.path.name} failed: {type(exc).__name__}: {exc}"
+                    ) from exc
                 out.scored = [(item, value) for (item, _), value in zip(good, values)]
             if text_cache is not None and time.monotonic() - last_save > TEXT_CACHE_SAVE_S:
                 save_text_cache(scorer, prompts, text_cache)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -186,6 +187,13 @@ class ScorerSettings(SettingsBase):
         "Benchmark prompts: a combined `{style: [prompts]}` JSON or a folder of `<style>.json`. "
         "Unset: the hub dataset `zhwang/HPDv2`, `benchmark/<style>.json`.",
     )
+    text_cache_size: int = setting(
+        10_000,
+        parse_positive_int,
+        "Most prompts whose text embeddings a loaded scorer keeps in memory (least recently "
+        "used dropped first; ~4 KiB each for ViT-H-14). Keep it above 3200 so a benchmark "
+        "job never encodes a prompt twice.",
+    )
     prompt_count_check: bool = setting(
         True,
         parse_bool,
@@ -203,3 +211,19 @@ class ScorerSettings(SettingsBase):
     @property
     def data_path(self) -> Path:
         return Path(self.data_dir).expanduser()
+
+    def writable_data_path(self) -> Path:
+        """:attr:`data_path`, created if needed and checked writable; ConfigError naming
+        ``HPS_DATA_DIR`` and the reason otherwise (never a traceback)."""
+        path = self.data_path
+        try:
+            path.mkdir(parents=True, exist_ok=True)
+            with tempfile.NamedTemporaryFile(dir=path, prefix=".write-check-"):
+                pass
+        except OSError as exc:
+            raise ConfigError(
+                f"HPS_DATA_DIR={self.data_dir!r} cannot be used: "
+                f"{exc.strerror or type(exc).__name__}"
+                f"{f' ({exc.filename})' if exc.filename else ''}; point it at a writable folder"
+            ) from None
+        return path

@@ -1,7 +1,7 @@
 """A tiny random-weight open_clip architecture, saved in the HPS checkpoint format.
 
 Used by the tests and by ``scripts/make_tiny_checkpoint.py`` so the whole pipeline (load,
-preprocess, score, benchmark, app) runs on CPU in seconds without the real 2 GB weights.
+preprocess, score, benchmark, app) runs on CPU in seconds without the real weights.
 Same code path as ViT-H-14: only the numbers in the config differ.
 """
 
@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import open_clip
 import torch
 
 TINY_CONFIG = {
@@ -29,7 +30,6 @@ def make_tiny_checkpoint(
 ) -> tuple[Path, Path]:
     """Write ``<name>.json`` (open_clip model config) and ``<name>.pt`` (``{'state_dict'}``
     with tensors in ``dtype``, like the published fp16 checkpoints). Returns both paths."""
-    import open_clip
 
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
@@ -38,9 +38,11 @@ def make_tiny_checkpoint(
     torch.manual_seed(seed)
     cfg = dict(config or TINY_CONFIG)
     model = open_clip.model.CLIP(**cfg)
-    # Spread the random text/image embeddings apart so scores differ visibly between inputs.
+    # The learned temperature as in trained CLIP/HPS checkpoints: logit_scale = ln(100), so
+    # compare()'s preference probabilities are on the scale the real models give (open_clip
+    # initialises it to ln(1/0.07)). The weights themselves stay open_clip's random init.
     with torch.no_grad():
-        model.logit_scale.fill_(4.6052)  # exp = 100, as trained CLIP/HPS models saturate at
+        model.logit_scale.fill_(4.6052)
     state = {k: v.to(dtype) if v.is_floating_point() else v for k, v in model.state_dict().items()}
     ckpt_path = folder / f"{name}.pt"
     torch.save({"state_dict": state}, ckpt_path)

@@ -2,11 +2,11 @@
 
 :func:`intake` reads every benchmark image once: it hashes it, optionally writes it under a
 destination folder with a name built here (``<style>/<idx:05d><ext>``, never the entry's
-own name), and checks that it decodes. The check opens the image, refuses it over the pixel
-limit (``HPS_MAX_IMAGE_PIXELS``) and decodes it in full, so truncated and corrupt files are
-caught before any scoring; JPEGs are decoded at 1/8 scale (``draft``), which still reads
-the whole entropy-coded stream, so truncation is still caught at a fraction of the cost.
-Scoring decodes again at full size.
+own name), and checks it with what scoring runs: :func:`scorer.preprocess.load_and_preprocess`
+(the same decode, format allowlist, pixel limit, and resize, without the model), plus the
+layout's rule that the extension says the format. So anything that would fail scoring (a
+truncated file, a GIF, a 40000x1 strip) is refused here, by name, with the reason. PNGs are
+also read on to their end chunk (``verify``), which scoring does not need.
 
 Folders are walked without following symbolic links; links and special files are refused,
 and files are opened with ``O_NOFOLLOW``.
@@ -27,7 +27,7 @@ from pathlib import Path
 from PIL import Image
 
 from scorer.errors import ImageError
-from scorer.preprocess import decoding, open_checked
+from scorer.preprocess import FORMATS, decoding, load_and_preprocess
 from scorer.prompts import PromptSets
 from scorer.protocol import STYLES, image_stem
 
@@ -35,26 +35,16 @@ from .layout import classify, describe_missing
 from .report import ValidationReport
 from .zipsafe import MIB, ByteBudget, ZipEntryError, ZipLimits, inspect, read_member
 
-_FORMATS = {".jpg": "JPEG", ".jpeg": "JPEG", ".png": "PNG", ".webp": "WEBP"}
 MAX_IMAGE_ERRORS = 50
 
 
-def check_image(data: bytes, name: str, max_pixels: int) -> str | None:
-    """Raise ImageError naming ``name`` if the image cannot be scored; return a warning
-    (format differs from the extension) or None."""
-    with decoding(name, max_pixels):
-        img = open_checked(data, name, max_pixels)
-        fmt = img.format
-        if fmt == "JPEG":
-            width, height = img.size
-            img.draft("RGB", (max(1, width // 8), max(1, height // 8)))
-        img.load()
-        if fmt == "PNG":  # load() stops at the pixels; verify() reads on to IEND
-            Image.open(io.BytesIO(data)).verify()
-    expected = _FORMATS.get(Path(name).suffix.lower())
-    if expected and fmt != expected:
-        return f"{name}: extension says {expected} but the file is {fmt}"
-    return None
+def check_image(data: bytes, name: str, max_pixels: int) -> None:
+    """Raise ImageError naming ``name`` if the image cannot be scored: decoded and
+    preprocessed exactly as scoring will, and its extension must say its format."""
+    load_and_preprocess(data, name=name, max_pixels=max_pixels, check_extension=True)
+    if data.startswith(b"\x89PNG"):  # load() stops at the pixels; verify() reads on to IEND
+        with decoding(name, max_pixels):
+            Image.open(io.BytesIO(data), formats=FORMATS).verify()
 
 
 class _ZipSource:
@@ -198,12 +188,9 @@ def _read_images(source, images, settings, dest: Path | None, result: IntakeResu
     def collect(futures: list[Future]) -> None:
         for future in futures:
             try:
-                warning = future.result()
+                future.result()
             except ImageError as exc:
                 image_errors.append(str(exc))
-            else:
-                if warning:
-                    report.warnings.append(warning)
 
     with ThreadPoolExecutor(max_workers=workers) as pool:
         max_bytes = settings.max_image_mb * MIB

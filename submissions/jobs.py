@@ -6,7 +6,10 @@ write transaction: ``FOR UPDATE SKIP LOCKED`` on PostgreSQL, ``BEGIN IMMEDIATE``
 database write lock) on SQLite. Each claim increments ``attempts``, which fences the run:
 every later write checks that the job is still running under the same attempt, so a worker
 whose job was reclaimed or cancelled stops and writes nothing more. Scores are committed per
-batch together with the heartbeat and the progress counter.
+batch together with the heartbeat and the progress counter, and so are the images of the
+batch that could not be scored (``image_failures``): one bad image never sinks a job, it is
+recorded by name with its reason, the rest are scored, and the job ends done with an error
+line naming the failures (the row is incomplete, never ranked, until a rescore clears them).
 
 Heartbeats use this machine's UTC clock: workers on several machines need synced clocks.
 """
@@ -18,7 +21,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, func, insert, or_, select, update
+from sqlalchemy import and_, delete, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from leaderboard import models as m
@@ -96,12 +99,28 @@ def scored_keys(store, submission_id: int) -> set[tuple[str, int]]:
         }
 
 
-def save_batch(store, c: Claim, rows: Sequence[tuple[str, int, float]]) -> bool:
-    """Commit one batch of scores with the heartbeat; False if the job is no longer ours."""
-    s, t = m.submissions, m.image_scores
+def save_batch(
+    store,
+    c: Claim,
+    rows: Sequence[tuple[str, int, float]],
+    failures: Sequence[tuple[str, int, str, str]] = (),
+) -> bool:
+    """Commit one batch with the heartbeat and the progress counter: its scores, and its
+    failed images (``(style, index, image, reason)``); a scored image's earlier failure
+    record goes. False if the job is no longer ours."""
+    s, t, f = m.submissions, m.image_scores, m.image_failures
     with store.writer.begin() as conn:
         if conn.execute(update(s).where(_fenced(c)).values(heartbeat_at=utcnow())).rowcount != 1:
             return False
+        keys = [(style, index) for style, index, _ in rows] + [(st, i) for st, i, _, _ in failures]
+        for style, index in keys:
+            conn.execute(
+                delete(f).where(
+                    f.c.submission_id == c.submission_id,
+                    f.c.style == style,
+                    f.c.prompt_index == index,
+                )
+            )
         if rows:
             conn.execute(
                 insert(t),
@@ -116,6 +135,23 @@ def save_batch(store, c: Claim, rows: Sequence[tuple[str, int, float]]) -> bool:
                     for style, index, score in rows
                 ],
             )
+        if failures:
+            now = utcnow()
+            conn.execute(
+                insert(f),
+                [
+                    dict(
+                        submission_id=c.submission_id,
+                        style=style,
+                        prompt_index=index,
+                        image=image,
+                        reason=reason[:2000],
+                        attempt=c.attempt,
+                        failed_at=now,
+                    )
+                    for style, index, image, reason in failures
+                ],
+            )
         count = (
             select(func.count())
             .select_from(t)
@@ -124,6 +160,35 @@ def save_batch(store, c: Claim, rows: Sequence[tuple[str, int, float]]) -> bool:
         )
         conn.execute(update(s).where(s.c.id == c.submission_id).values(images_done=count))
     return True
+
+
+def failed_images(store, submission_id: int) -> list[tuple[str, str]]:
+    """(image, reason) of the images the job could not score, in benchmark order."""
+    f = m.image_failures
+    query = (
+        select(f.c.style, f.c.prompt_index, f.c.image, f.c.reason)
+        .where(f.c.submission_id == submission_id)
+        .order_by(f.c.style, f.c.prompt_index)
+    )
+    with store.engine.connect() as conn:
+        return [(image, reason) for _, _, image, reason in conn.execute(query)]
+
+
+MAX_LISTED_FAILURES = 5
+
+
+def failures_summary(failures: Sequence[tuple[str, str]], total: int) -> str | None:
+    """The job's one-line error for failed images: how many, the first few by name and
+    reason, and what follows from it."""
+    if not failures:
+        return None
+    shown = "; ".join(f"{image}: {reason}" for image, reason in failures[:MAX_LISTED_FAILURES])
+    more = len(failures) - MAX_LISTED_FAILURES
+    return (
+        f"{len(failures)} of {total} images could not be scored ({shown}"
+        f"{f'; and {more} more' if more > 0 else ''}); the other images are scored, the row "
+        "is incomplete and not ranked until they are resolved (replace the files, then rescore)"
+    )
 
 
 def record_scorer(store, c: Claim, *, checkpoint_sha256: str, precision: str, software: dict):
@@ -156,14 +221,20 @@ class CheckpointMismatch(Exception):
     pass
 
 
-def finish(store, c: Claim, result: OfficialResult) -> bool:
+def finish(store, c: Claim, result: OfficialResult, error: str | None = None) -> bool:
+    """Done, with the official statistics; ``error`` says which images failed, if any."""
     s, sr = m.submissions, m.style_results
     with store.writer.begin() as conn:
         ok = (
             conn.execute(
                 update(s)
                 .where(_fenced(c))
-                .values(status=m.DONE, finished_at=utcnow(), heartbeat_at=utcnow(), error=None)
+                .values(
+                    status=m.DONE,
+                    finished_at=utcnow(),
+                    heartbeat_at=utcnow(),
+                    error=error[:4000] if error else None,
+                )
             ).rowcount
             == 1
         )

@@ -23,7 +23,7 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "photo": ("photos", "photograph", "photographs", "photography", "realistic", "photoreal"),
 }
 _JUNK_NAMES = {".ds_store", "thumbs.db", "desktop.ini"}
-_STEM = re.compile(r"^\d{5}$")
+_STEM = re.compile(r"^[0-9]{5}$")  # ASCII only: \d takes full-width and other digits
 MAX_LISTED = 10
 
 
@@ -80,6 +80,33 @@ def _strip_prefix(names: list[str]) -> tuple[list[tuple[str, ...]], str | None]:
     return parts, None
 
 
+def _nested_styles(files: list[str], prefix: str | None) -> str | None:
+    """If the style folders sit one or more levels too deep (``a/b/anime/00000.png``), the
+    error naming the extra level(s) and saying how to fix it; else None."""
+    deeper: dict[tuple[str, ...], int] = defaultdict(int)
+    for name in files:
+        parts = PurePosixPath(name).parts
+        start = 1 if prefix is not None else 0
+        for k in range(start + 1, len(parts) - 1):
+            if parts[k] in STYLES:
+                deeper[parts[:k]] += 1
+                break
+    if not deeper:
+        return None
+    found, _ = max(deeper.items(), key=lambda kv: kv[1])
+    allowed = found[:1] if prefix is not None else ()
+    extra = found[len(allowed) :]
+    where = "/".join(found) + "/"
+    inside = f"into {'/'.join(allowed) + '/'!r}" if allowed else "to the top of the zip"
+    levels = "one folder level" if len(extra) == 1 else f"{len(extra)} folder levels"
+    return (
+        f"the style folders are {levels} too deep, under {where!r}: the extra "
+        f"{'level is' if len(extra) == 1 else 'levels are'} {'/'.join(extra)!r}. "
+        f"Zip the folder {found[-1]!r} itself, or move "
+        f"{', '.join(STYLES)} up {inside}"
+    )
+
+
 def classify(names: Iterable[str], expected: Mapping[str, int]) -> Layout:
     """Classify regular-file names; ``expected`` is the prompt count of each style."""
     names = list(names)
@@ -132,6 +159,10 @@ def classify(names: Iterable[str], expected: Mapping[str, int]) -> Layout:
         seen[(folder, index)].append(name)
 
     for folder, files in sorted(unknown.items()):
+        nested = _nested_styles(files, layout.prefix)
+        if nested:
+            layout.errors.append(nested)
+            continue
         hint = suggest_style(folder)
         advice = f"did you mean {hint!r}?" if hint else f"the style folders are {', '.join(STYLES)}"
         layout.errors.append(f"unknown folder {folder!r} ({len(files)} file(s)): {advice}")

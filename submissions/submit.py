@@ -13,6 +13,7 @@ from pathlib import Path
 from huggingface_hub import try_to_load_from_cache
 
 from leaderboard import models as m
+from leaderboard.identity import check_link
 from scorer.errors import CheckpointError, HPSError
 from scorer.prompts import PromptSets, load_prompt_sets
 from scorer.zoo import file_sha256, get_version, resolve_checkpoint
@@ -92,11 +93,11 @@ def submit(
     version = version or settings.version
     get_version(version)
     model = _check_text("model name", model, required=True)
-    link = _check_text("link", link)
-    if link and not link.startswith(("http://", "https://")):
-        raise InvalidSubmission(f"link {link!r} must start with http:// or https://")
+    link = check_link(_check_text("link", link))
     organisation = _check_text("organisation", organisation)
     notes = _check_text("notes", notes)
+    # before reading a large upload: a taken name is refused at once (and again when stored)
+    store.check_model_name(model, link=link, organisation=organisation, notes=notes)
     prompts = prompts or load_benchmark_prompts(settings)
 
     root = store.data_path / "submissions"

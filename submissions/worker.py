@@ -88,7 +88,11 @@ class Worker:
             jobs.fail(self.store, claim, str(exc))
         except Exception as exc:
             log.exception("job #%d failed", claim.submission_id)
-            jobs.fail(self.store, claim, f"internal error: {type(exc).__name__}: {exc}")
+            jobs.fail(
+                self.store,
+                claim,
+                f"internal error in job #{claim.submission_id}: {type(exc).__name__}: {exc}",
+            )
         finally:
             # the job's prompts are in the text cache now: free the text tower between jobs
             # (a no-op for a scorer that was not loaded with lazy_text, e.g. the app's)
@@ -141,14 +145,16 @@ class Worker:
         )
         with closing(batches):
             for batch in batches:
-                if batch.failed:
-                    item, reason = batch.failed[0]
-                    raise HPSError(
-                        f"submission #{claim.submission_id}: image "
-                        f"{item.style}/{item.path.name}: {reason}"
-                    )
                 rows = [(item.style, item.index, value) for item, value in batch.scored]
-                if not jobs.save_batch(store, claim, rows):
+                failures = [
+                    (item.style, item.index, f"{item.style}/{item.path.name}", reason)
+                    for item, reason in batch.failed
+                ]
+                for _, _, image, reason in failures:
+                    log.warning(
+                        "job #%d: image %s not scored: %s", claim.submission_id, image, reason
+                    )
+                if not jobs.save_batch(store, claim, rows, failures):
                     log.info(
                         "job #%d is no longer ours (cancelled or reclaimed)", claim.submission_id
                     )
@@ -159,4 +165,7 @@ class Worker:
                 if pause:
                     time.sleep(pause)
         result = official_stats(store.image_scores(claim.submission_id))
-        jobs.finish(store, claim, result)
+        error = jobs.failures_summary(
+            jobs.failed_images(store, claim.submission_id), info.images_total
+        )
+        jobs.finish(store, claim, result, error)

@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 import pytest
 
 os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+# Every test (and every app, worker or CLI process a test starts) sees its own empty hub
+# cache, set before huggingface_hub is imported (it reads HF_HOME at import): real weights
+# cached on this machine never change what a test exercises.
+os.environ["HF_HOME"] = tempfile.mkdtemp(prefix="hps-test-hf-home-")
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED_PROMPTS = REPO.parent / "shared" / "data" / "hps_benchmark_prompts.json"

@@ -278,3 +278,13 @@ def test_distribution_one_box_per_model_from_its_scored_images():
     assert (stats["q1"], stats["median"], stats["q3"]) == (2.0, 3.0, 4.0)
     assert stats["upperfence"] == 4.0 and stats["lowerfence"] == 1.0 and stats["mean"] == 22.0
     assert fig.layout.legend.y > 1  # above the plot, clear of the axis titles
+
+
+def test_model_link_is_nofollow_noopener_and_only_http():
+    from web.model_tab import link_html
+
+    out = link_html('https://x.org/a?b=1&c="<2>"')
+    assert out.startswith('<a href="https://x.org/a?b=1&amp;c=&quot;&lt;2&gt;&quot;"')
+    assert 'rel="nofollow noopener noreferrer"' in out
+    for bad in ("javascript:alert(1)", "data:text/html,x", None, "", "https://"):
+        assert link_html(bad) == ""

@@ -190,3 +190,164 @@ def test_python_app_py_refuses_a_bad_setting(tmp_path):
     )
     assert done.returncode != 0
     assert "HPS_PORT='seventy'" in done.stderr
+
+
+def tricky_images(folder) -> dict[str, object]:
+    """Files whose decoding matters: 16-bit PNG, CMYK JPEG, palette PNG with transparency
+    (all scorable), an animated GIF and a 40000x1 strip (both refused)."""
+    import numpy as np
+    from PIL import Image
+
+    rng = np.random.default_rng(7)
+    folder.mkdir(parents=True, exist_ok=True)
+    out = {}
+    values = rng.integers(0, 65536, size=(48, 64), dtype=np.uint16)
+    Image.fromarray(values).save(out.setdefault("grey16", folder / "grey16.png"))
+    cmyk = Image.fromarray(rng.integers(0, 256, (40, 56, 4), dtype=np.uint8), mode="CMYK")
+    cmyk.save(out.setdefault("cmyk", folder / "cmyk.jpg"), quality=90)
+    palette = Image.fromarray(rng.integers(0, 256, (50, 30, 3), dtype=np.uint8)).quantize(16)
+    palette.save(out.setdefault("palette", folder / "palette.png"), transparency=0)
+    frames = [Image.new("RGB", (40, 30), c) for c in ((255, 0, 0), (0, 0, 255))]
+    gif = out.setdefault("gif", folder / "anim.gif")
+    frames[0].save(gif, save_all=True, append_images=frames[1:])
+    Image.new("RGB", (40_000, 1), (9, 9, 9)).save(out.setdefault("thin", folder / "thin.png"))
+    return out
+
+
+def test_score_compare_and_cli_score_the_same_bytes(server, tmp_path, tiny_checkpoint):
+    """The same file gives the same score through /score, /compare and ``python -m scorer``;
+    what one refuses, all refuse, with the same reason."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    from tests.conftest import REPO
+
+    _, client = server
+    images = tricky_images(tmp_path / "tricky")
+    ckpt, arch = tiny_checkpoint
+    prompt = "a red square"
+    flags = ["--checkpoint", str(ckpt), "--arch", str(arch), "--device", "cpu"]
+    flags += ["--precision", "fp32", "--json"]
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "HPS_DATA_DIR": str(tmp_path / "cli")}
+
+    def cli(path):
+        return subprocess.run(
+            [sys.executable, "-m", "scorer", "score", str(path), "--prompt", prompt, *flags],
+            cwd=REPO, env=env, capture_output=True, text=True, timeout=300,
+        )  # fmt: skip
+
+    reference = images["palette"]
+    for key in ("grey16", "cmyk", "palette"):
+        path = images[key]
+        *_, scored, _ = client.predict([handle_file(str(path))], prompt, "v2.1", api_name="/score")
+        *_, compared, _ = client.predict(
+            handle_file(str(path)), handle_file(str(reference)), prompt, "v2.1",
+            api_name="/compare",
+        )  # fmt: skip
+        done = cli(path)
+        assert done.returncode == 0, done.stderr
+        from_cli = json.loads(done.stdout)["scores"][0]
+        assert scored["scores"][0] == pytest.approx(from_cli, abs=1e-4), key
+        assert compared["score_a"] == pytest.approx(from_cli, abs=1e-4), key
+    for key, reason in (("gif", "the file is GIF"), ("thin", "40000x1 is too thin")):
+        path = images[key]
+        with pytest.raises(Exception, match=reason):
+            client.predict([handle_file(str(path))], prompt, "v2.1", api_name="/score")
+        with pytest.raises(Exception, match=reason):
+            client.predict(
+                handle_file(str(path)), handle_file(str(reference)), prompt, "v2.1",
+                api_name="/compare",
+            )  # fmt: skip
+        done = cli(path)
+        assert done.returncode == 2 and reason in done.stderr
+        assert len(done.stderr.strip().splitlines()) == 2  # the "ready" line and the error
+
+
+def event_index(demo, label: str) -> int:
+    """fn_index of the click event of the button labelled ``label`` (a page-only event)."""
+    import gradio as gr
+
+    button = next(b for b in demo.blocks.values() if isinstance(b, gr.Button) and b.value == label)
+    return next(fn._id for fn in demo.fns.values() if (button._id, "click") in fn.targets)
+
+
+def queue_call(base: str, fn_index: int, data: list, session: str) -> dict:
+    """Call an event through the queue with raw HTTP, as the page does; the final message."""
+    import json
+
+    joined = httpx.post(
+        base + "gradio_api/queue/join",
+        json={"data": data, "fn_index": fn_index, "session_hash": session, "event_data": None},
+        timeout=30,
+    )
+    joined.raise_for_status()
+    with httpx.stream(
+        "GET", base + "gradio_api/queue/data", params={"session_hash": session}, timeout=60
+    ) as stream:
+        for line in stream.iter_lines():
+            if line.startswith("data:"):
+                msg = json.loads(line[5:])
+                if msg.get("msg") == "process_completed":
+                    return msg
+    raise AssertionError("no process_completed message")
+
+
+def test_page_events_are_reachable_only_as_documented(app_settings, tmp_path, capfd, caplog):
+    """No event runs by a direct POST (/gradio_api/run/...); the page's admin events go through
+    the queue like any page request, and there wrong tokens are throttled per client; the
+    token is never logged."""
+    import logging
+
+    from web import texts
+
+    caplog.set_level(logging.DEBUG)
+    token = "s3cret-token-value"
+    settings = app_settings.replace(admin_token=token, admin_max_failures=3, admin_window_s=600)
+    demo = launch(settings)
+    try:
+        base = demo.local_url
+        hide = event_index(demo, texts.BUTTON_HIDE)
+        for route in ("gradio_api/run/predict", "gradio_api/run/leaderboard"):
+            response = httpx.post(base + route, json={"data": [token, 1], "fn_index": hide})
+            assert response.status_code == 404, response.text
+        for k in range(3):
+            msg = queue_call(base, hide, [f"guess-{k}", 1], f"s{k}")
+            assert not msg["success"] and texts.ADMIN_DENIED in msg["output"]["error"]
+        msg = queue_call(base, hide, [token, 1], "s-right")
+        assert not msg["success"] and "too many wrong admin tokens" in msg["output"]["error"]
+        assert Client(base, verbose=False).predict("v2.1", False, False, api_name="/leaderboard")
+    finally:
+        demo.close()
+    out, err = capfd.readouterr()
+    assert token not in out + err + caplog.text
+
+
+def test_bad_ids_and_plain_text_errors_for_api_clients(server):
+    _, client = server
+    for bad in ("abc", -1, 2.5, "１"):
+        with pytest.raises(Exception, match="is not a submission number") as info:
+            client.predict(bad, api_name="/progress")
+        assert "Something went wrong" not in str(info.value)
+    with pytest.raises(Exception) as info:
+        client.predict("<v9>", False, False, api_name="/leaderboard")
+    assert "'<v9>'" in str(info.value) and "&lt;" not in str(info.value)
+
+
+def test_app_py_with_an_unusable_data_dir_is_one_line(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    from tests.conftest import REPO
+
+    blocker = tmp_path / "a-file"
+    blocker.write_text("in the way")
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "HPS_DATA_DIR": str(blocker / "data")}
+    done = subprocess.run(
+        [sys.executable, "app.py"], cwd=REPO, env=env, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.strip().startswith("error: HPS_DATA_DIR=")
+    assert "Traceback" not in done.stderr

@@ -4,7 +4,9 @@ tiny model (no server)."""
 from __future__ import annotations
 
 import csv
+import os
 import re
+import time
 from pathlib import Path
 
 import pytest
@@ -17,7 +19,8 @@ from submissions import Worker
 from tests.conftest import SMALL_PROMPTS_PER_STYLE, make_benchmark, zip_folder
 from web import admin, texts
 from web.context import AppContext
-from web.leaderboard_tab import api_row, figures_view, query_rows, table_html
+from web.figures import SERIES
+from web.leaderboard_tab import api_row, figures_view, query_rows, table_html, write_csv
 from web.model_tab import (
     h2h_table,
     model_choices,
@@ -127,7 +130,8 @@ def test_zip_submission_is_scored_and_reaches_the_leaderboard(ctx, tmp_path):
     assert ">&lt;i&gt;Tiny&lt;/i&gt; model</a>" in table  # shown as typed, as plain text
     _, dots, dist = figures_view(ctx, "v2.1", "tiny")
     assert [t.name for t in dist.data] == [f"&lt;i&gt;Tiny&lt;/i&gt; model (#{sid})"]
-    filled = [t for t in dots.data if not t.marker.symbol.endswith("-open")]
+    series = [t for t in dots.data if t.name in SERIES]  # not the legend's key entries
+    filled = [t for t in series if not t.marker.symbol.endswith("-open")]
     assert filled and all(t.error_x.visible for t in filled)  # verified: with intervals
     queue = queue_frame(ctx)
     assert queue.iloc[0]["status"] == "done" and queue.iloc[0]["images"] == f"{4 * N}/{4 * N}"
@@ -224,6 +228,31 @@ def test_following_no_submission_is_harmless_and_a_finished_job_links_to_its_vie
     assert links not in progress_html(running, links)  # only once the job is done
 
 
+def test_wrong_admin_tokens_are_throttled_per_client(ctx):
+    now = [1000.0]
+    throttle = admin.Throttle(max_failures=3, window_s=60, clock=lambda: now[0])
+    settings = ctx.settings.replace(admin_token="s3cret")
+
+    def check(token, client="1.2.3.4"):
+        admin.check_token(settings, token, throttle=throttle, client=client)
+
+    for _ in range(3):
+        with pytest.raises(admin.AdminDenied, match="wrong admin token"):
+            check("guess")
+    # the right token is refused too while the address is throttled, without being compared
+    with pytest.raises(admin.AdminDenied, match="try again in 60 s"):
+        check("s3cret")
+    check("s3cret", client="5.6.7.8")  # other clients are not affected
+    now[0] += 60.5
+    check("s3cret")
+
+
+@pytest.mark.parametrize("value", ["abc", "1.5", -1, 0, 1.5, True, "１", 2**40, float("nan")])
+def test_bad_submission_ids_are_user_errors(ctx, value):
+    with pytest.raises(ConfigError, match="is not a submission number"):
+        progress_dict(ctx, value)
+
+
 # --- model and head-to-head ---------------------------------------------------------
 def test_model_view_of_verified_and_reported_rows(ctx, tmp_path):
     sid = submit_zip(ctx, tmp_path, "<b>bold</b>")["submission_id"]  # notes="n"
@@ -267,13 +296,13 @@ def test_head_to_head_win_rates_are_complementary(ctx, tmp_path):
     wins = sum(x > y for s in STYLES for x, y in zip(sa[s], sb[s]))
     assert ab.iloc[-1]["A wins"] == f"{wins / (4 * N):.1%}"
     assert summary.startswith("Overall, Model A (A) scores higher than Model B (B)")
-    items, prompt = pair_view(ctx, f"v:{a}", f"v:{b}", "paintings", 2)
+    items, prompt = pair_view(ctx, "v2.1", f"v:{a}", f"v:{b}", "paintings", 2)
     assert [Path(p).parent.parent.name for p, _ in items] == [str(a), str(b)]
     assert items[0][1].startswith(f"A (#{a}): ") and f"{sa['paintings'][2]:.2f}" in items[0][1]
     assert prompt == ctx.prompts().styles["paintings"][2]
-    assert pair_view(ctx, None, f"v:{b}", "photo", 0) == ([], "")
+    assert pair_view(ctx, "v2.1", None, f"v:{b}", "photo", 0) == ([], "")
     with pytest.raises(ConfigError, match=f"no prompt {N} in photo: .* prompts 0 to {N - 1}"):
-        pair_view(ctx, f"v:{a}", f"v:{b}", "photo", N)
+        pair_view(ctx, "v2.1", f"v:{a}", f"v:{b}", "photo", N)
     order = prompt_order(sa, sb, "photo", largest_first=True)
     gaps = [abs(sa["photo"][i] - sb["photo"][i]) for i in order]
     assert sorted(order) == list(range(N)) and gaps == sorted(gaps, reverse=True)
@@ -281,3 +310,32 @@ def test_head_to_head_win_rates_are_complementary(ctx, tmp_path):
     assert step_index(order, order[0], 1) == order[1]
     assert step_index(order, order[0], -1) == order[0]  # clamped at the ends
     assert step_index(order, 999, 1) == order[0]
+    # anyone can call these events: they reach only rows the leaderboard shows
+    queued = submit_zip(ctx, tmp_path, "C", shade=40)["submission_id"]
+    ctx.store.hide_submission(b)
+    for other in (f"v:{b}", f"v:{queued}", "v:999", "v:x", f"v:{a} "):
+        with pytest.raises(ConfigError, match="not a verified model"):
+            pair_view(ctx, "v2.1", f"v:{a}", other, "photo", 0)
+    with pytest.raises(ConfigError, match="not a verified model"):
+        pair_view(ctx, "v2.0", f"v:{a}", f"v:{a}", "photo", 0)  # a v2.1 row
+
+
+def test_exported_csvs_are_pruned_by_age(tmp_path):
+    folder = tmp_path / "exports"
+    folder.mkdir()
+    old = folder / "hps-leaderboard-v2.1-0123456789.csv"
+    old.write_text("old export")
+    week_ago = time.time() - 7 * 24 * 3600
+    os.utime(old, (week_ago, week_ago))
+    unrelated = folder / "notes.txt"
+    unrelated.write_text("not an export")
+    os.utime(unrelated, (week_ago, week_ago))
+    first = write_csv(folder, "v2.1", [], max_age_s=3600)
+    second = write_csv(folder, "v2.0", [], max_age_s=3600)
+    assert not old.exists()  # older than an hour: deleted
+    assert unrelated.exists()  # only the app's own exports are touched
+    assert {Path(first).name, Path(second).name} | {"notes.txt"} == {
+        p.name for p in folder.iterdir()
+    }
+    # many downloads of the same table reuse one file
+    assert write_csv(folder, "v2.1", [], max_age_s=3600) == first

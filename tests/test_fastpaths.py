@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 from pathlib import Path
 
 import numpy as np
@@ -25,6 +26,7 @@ from scorer.bf16 import Bf16Block, split_bf16
 from scorer.errors import CheckpointError, ConfigError
 from scorer.prompts import load_prompt_sets
 from scorer.textcache import cache_path, warm_text_cache
+from scorer.tiny import make_tiny_checkpoint
 from tests.conftest import make_benchmark, write_small_prompts
 from tests.test_scorer import images
 
@@ -168,9 +170,7 @@ def test_lazy_text_tower_checks_keys_up_front(tmp_path, tiny_checkpoint):
     assert "ln_final.weight" in str(info.value) and "missing" in str(info.value)
 
 
-def test_fp32_cast_equals_plain_float_and_released_pages_read_back(tiny_checkpoint):
-    from scorer.model import _file_map_ranges, _release_file_pages
-
+def test_fp32_cast_equals_plain_float(tiny_checkpoint):
     ckpt, arch = tiny_checkpoint
     before = _sha(ckpt)
     scorer = load_scorer(checkpoint=str(ckpt), arch=str(arch), device="cpu", precision="fp32")
@@ -180,18 +180,90 @@ def test_fp32_cast_equals_plain_float_and_released_pages_read_back(tiny_checkpoi
         assert loaded[name].dtype == torch.float32, name
         assert torch.equal(loaded[name], plain.float()), name
     assert _sha(ckpt) == before
-    # a mapped tensor whose pages were released reads back the file's values
-    mapped_state = torch.load(ckpt, map_location="cpu", mmap=True, weights_only=True)
-    ranges = _file_map_ranges(ckpt)
-    assert ranges, "the checkpoint should be memory-mapped"
-    big = max(mapped_state["state_dict"].values(), key=lambda t: t.nbytes)
-    _release_file_pages(big, ranges)
-    name = next(k for k, v in mapped_state["state_dict"].items() if v is big)
-    assert torch.equal(big, reference[name])
-    # memory that is not the checkpoint's map is never released
-    anon = reference[name].clone()
-    _release_file_pages(anon, ranges)
-    assert torch.equal(anon, reference[name])
+
+
+@pytest.mark.parametrize("precision", ["fp32", "bf16"])
+def test_prepared_weights_equal_the_checkpoint_path(tmp_path, tiny_checkpoint, precision):
+    """The safetensors copy holds exactly the tensors the checkpoint path computes; it is
+    written once and memory-mapped by later loads; the checkpoint is never touched."""
+    ckpt, arch = tiny_checkpoint
+    before = _sha(ckpt)
+    kw = dict(checkpoint=str(ckpt), arch=str(arch), device="cpu", precision=precision)
+    direct = load_scorer(**kw)
+    weights = tmp_path / "weights"
+    first = load_scorer(**kw, weights_dir=weights)
+    (made,) = weights.glob("*.safetensors")
+    stamp = made.stat().st_mtime_ns
+    second = load_scorer(**kw, weights_dir=weights)
+    assert made.stat().st_mtime_ns == stamp  # reused, not rewritten
+    reference = direct.model.state_dict()
+    for scorer in (first, second):
+        state = scorer.model.state_dict()
+        assert set(state) == set(reference)
+        for name, t in reference.items():
+            assert state[name].dtype == t.dtype and torch.equal(state[name], t), name
+    pixels = torch.rand(3, 3, 224, 224)
+    prompts = ["a cat", "a dog", "a cat"]
+    assert second.score_pixels(pixels, prompts) == direct.score_pixels(pixels, prompts)
+    assert _sha(ckpt) == before
+
+
+def test_stale_or_broken_prepared_weights_are_rebuilt(tmp_path, tiny_checkpoint):
+    ckpt, arch = tiny_checkpoint
+    kw = dict(checkpoint=str(ckpt), arch=str(arch), device="cpu", precision="fp32")
+    weights = tmp_path / "weights"
+    good = load_scorer(**kw, weights_dir=weights)
+    (made,) = weights.glob("*.safetensors")
+    # a truncated file (a crash while writing: a new file, so the map of `good` stays whole)
+    broken = made.with_suffix(".broken")
+    broken.write_bytes(made.read_bytes()[: made.stat().st_size // 2])
+    broken.replace(made)
+    again = load_scorer(**kw, weights_dir=weights)
+    assert made.stat().st_size > 0
+    pixels = torch.rand(2, 3, 224, 224)
+    assert again.score_pixels(pixels, ["x", "y"]) == good.score_pixels(pixels, ["x", "y"])
+    # a file of the same name made from other weights (another seed) is not used either
+    other, _ = make_tiny_checkpoint(tmp_path / "other", seed=1)
+    made.unlink()
+    load_scorer(**{**kw, "checkpoint": str(other)}, weights_dir=tmp_path / "w2")
+    (made_other,) = (tmp_path / "w2").glob("*.safetensors")
+    made_other.rename(made)
+    third = load_scorer(**kw, weights_dir=weights)
+    assert third.score_pixels(pixels, ["x", "y"]) == good.score_pixels(pixels, ["x", "y"])
+
+
+def test_unwritable_weights_dir_falls_back_to_the_checkpoint(tmp_path, tiny_checkpoint, caplog):
+    ckpt, arch = tiny_checkpoint
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    kw = dict(checkpoint=str(ckpt), arch=str(arch), device="cpu", precision="fp32")
+    with caplog.at_level(logging.WARNING, logger="scorer.loading"):
+        scorer = load_scorer(**kw, weights_dir=blocker / "weights")
+    assert "prepared weights not written" in caplog.text
+    pixels = torch.rand(2, 3, 224, 224)
+    direct = load_scorer(**kw)
+    assert scorer.score_pixels(pixels, ["x", "y"]) == direct.score_pixels(pixels, ["x", "y"])
+
+
+def test_lazy_text_tower_from_prepared_weights(tmp_path, tiny_checkpoint):
+    ckpt, arch = tiny_checkpoint
+    kw = dict(checkpoint=str(ckpt), arch=str(arch), device="cpu", precision="fp32")
+    lazy = load_scorer(**kw, weights_dir=tmp_path / "w", lazy_text=True)
+    assert not lazy.text_loaded
+    eager = load_scorer(**kw)
+    assert torch.equal(lazy.encode_texts(["a red house"]), eager.encode_texts(["a red house"]))
+    assert lazy.text_loaded
+
+
+def test_open_clip_random_init_warning_is_filtered_only(tiny_checkpoint, caplog):
+    """open_clip's "initialized randomly" warning is dropped; other warnings still show."""
+    ckpt, arch = tiny_checkpoint
+    with caplog.at_level(logging.INFO):
+        load_scorer(checkpoint=str(ckpt), arch=str(arch), device="cpu", precision="fp32")
+        logging.getLogger().warning("an unrelated warning")
+    assert "initialized randomly" not in caplog.text
+    assert "an unrelated warning" in caplog.text
+    assert logging.root.manager.disable == logging.NOTSET  # logging is never switched off
 
 
 def test_text_cache_equals_encoding(tmp_path, tiny_checkpoint, bench):
@@ -270,7 +342,7 @@ def _cpuinfo_flags() -> set[str]:
 
 
 def test_auto_precision_on_cpu_follows_native_bf16():
-    from scorer.model import resolve_precision
+    from scorer.device import resolve_precision
 
     flags = _cpuinfo_flags()
     native = bool({"avx512_bf16", "amx_bf16"} & flags)

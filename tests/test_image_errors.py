@@ -80,3 +80,34 @@ def test_bytes_named_in_error():
     with pytest.raises(ImageError) as info:
         load_image(b"garbage", name="upload-3.jpg")
     assert "upload-3.jpg" in str(info.value)
+
+
+@pytest.mark.parametrize("size", [(40_000, 1), (1, 500), (448, 1)])
+def test_too_thin_to_resize_is_named(tmp_path, size):
+    """The resize would round the short side to 0: an ImageError naming the file, before
+    torch is asked for a 0-pixel output."""
+    from scorer.preprocess import load_and_preprocess
+
+    path = tmp_path / "strip.png"
+    Image.new("RGB", size).save(path)
+    with pytest.raises(ImageError) as info:
+        load_and_preprocess(path)
+    assert str(path) in str(info.value) and f"{size[0]}x{size[1]} is too thin" in str(info.value)
+
+
+def test_thinnest_scorable_strip_passes(tmp_path):
+    from scorer.preprocess import load_and_preprocess
+
+    path = tmp_path / "strip.png"
+    Image.new("RGB", (447, 1)).save(path)  # short side 224/447 = 0.501 -> 1 pixel
+    assert load_and_preprocess(path).shape == (3, 224, 224)
+
+
+def test_eps_named_jpg_never_reaches_the_eps_plugin(tmp_path, monkeypatch):
+    reached = []
+    factory, accept = Image.OPEN["EPS"]
+    monkeypatch.setitem(Image.OPEN, "EPS", (lambda *a, **k: reached.append(a), accept))
+    path = tmp_path / "photo.jpg"
+    path.write_bytes(b"%!PS-Adobe-3.0 EPSF-3.0\n%%BoundingBox: 0 0 8 8\nshowpage\n")
+    check(path, "the file is PostScript/EPS")
+    assert reached == []

@@ -129,6 +129,26 @@ def test_unknown_folder_names_get_suggestions(tmp_path, prompts, settings):
     assert not report.ok
 
 
+def test_a_submission_nested_too_deep_names_the_extra_level(tmp_path, prompts, settings):
+    folder = build_benchmark(tmp_path / "bench", N)
+    report = validate(zip_tree(folder, tmp_path / "b.zip", prefix="a/b/"), prompts, settings)
+    assert not report.ok
+    [error] = report.errors
+    assert "one folder level too deep, under 'a/b/'" in error and "extra level is 'b'" in error
+    assert "Zip the folder 'b' itself" in error and "unknown folder" not in error
+
+
+@pytest.mark.parametrize("stem", ["０００００", "٠٠٠٠٠", "0000\u0661"])
+def test_prompt_indices_are_ascii_digits_only(tmp_path, prompts, settings, stem):
+    """int() and \\d accept full-width and other Unicode digits; an index is 5 ASCII digits."""
+    folder = build_benchmark(tmp_path / "bench", N, skip={"anime": [0]})
+    (folder / "anime" / f"{stem}.png").write_bytes(png_bytes())
+    report = validate(folder, prompts, settings)
+    assert not report.ok
+    assert any(f"anime/{stem}.png" in e and "5-digit" in e for e in report.errors)
+    assert report.counts["anime"] == N - 1
+
+
 def test_duplicates_extras_and_bad_names(tmp_path, prompts, settings):
     folder = build_benchmark(tmp_path / "bench", N)
     Image.new("RGB", (8, 8)).save(folder / "anime" / "00001.jpg")  # 00001 twice
@@ -180,14 +200,79 @@ def test_decompression_bomb_image(tmp_path, prompts, settings):
     assert any("anime/00000.png" in e and "pixels" in e for e in report.errors), report.errors
 
 
-def test_format_mismatch_is_a_warning(tmp_path, prompts, settings):
-    data = noise_bytes("PNG")
+def test_format_mismatch_is_refused_by_name(tmp_path, prompts, settings):
     path = complete_zip(
-        tmp_path / "b.zip", extra={"anime/00000.jpg": data}, skip={"anime/00000.png"}
+        tmp_path / "b.zip",
+        extra={"anime/00000.jpg": noise_bytes("PNG"), "anime/00001.png": noise_bytes("WEBP")},
+        skip={"anime/00000.png", "anime/00001.png"},
     )
     report = validate(path, prompts, settings)
-    assert report.ok
-    assert any("anime/00000.jpg" in w and "PNG" in w for w in report.warnings)
+    assert not report.ok
+    assert any("anime/00000.jpg" in e and "the file is PNG" in e for e in report.errors)
+    assert any("anime/00001.png" in e and "the file is WEBP" in e for e in report.errors)
+
+
+def eps_bytes() -> bytes:
+    return (
+        b"%!PS-Adobe-3.0 EPSF-3.0\n%%BoundingBox: 0 0 16 16\n%%EndComments\n"
+        b"0 0 moveto 16 16 lineto stroke\nshowpage\n%%EOF\n"
+    )
+
+
+def animated(fmt: str) -> bytes:
+    frames = [Image.new("RGB", (32, 32), c) for c in ((255, 0, 0), (0, 0, 255))]
+    buf = io.BytesIO()
+    frames[0].save(buf, fmt, save_all=True, append_images=frames[1:])
+    return buf.getvalue()
+
+
+def test_only_still_jpeg_png_webp_are_decoded(tmp_path, prompts, settings, monkeypatch):
+    """GIF, TIFF, BMP, EPS, PDF and animations are refused by name; the EPS plugin (which
+    runs Ghostscript where installed) never sees the EPS named .jpg."""
+    reached = []
+    eps_factory, eps_accept = Image.OPEN["EPS"]
+
+    def spy(*args, **kwargs):
+        reached.append(args)
+        return eps_factory(*args, **kwargs)
+
+    monkeypatch.setitem(Image.OPEN, "EPS", (spy, eps_accept))
+
+    def encoded(fmt: str) -> bytes:
+        buf = io.BytesIO()
+        Image.new("RGB", (32, 32), (1, 2, 3)).save(buf, fmt)
+        return buf.getvalue()
+
+    bad = {
+        "anime/00000.jpg": (eps_bytes(), "EPS"),
+        "anime/00001.png": (encoded("GIF"), "GIF"),
+        "anime/00002.png": (encoded("TIFF"), "TIFF"),
+        "anime/00003.jpg": (encoded("BMP"), "BMP"),
+        "anime/00004.png": (b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n", "PDF"),
+        "anime/00005.png": (animated("PNG"), "animated PNG (2 frames)"),
+        "anime/00006.webp": (animated("WEBP"), "animated WEBP (2 frames)"),
+    }
+    path = complete_zip(
+        tmp_path / "b.zip",
+        extra={name: data for name, (data, _) in bad.items()},
+        skip={f"anime/{i:05d}.png" for i in range(7)},
+    )
+    report = validate(path, prompts, settings)
+    assert not report.ok
+    for name, (_, what) in bad.items():
+        assert any(name in e and what in e for e in report.errors), (name, report.errors)
+    assert reached == []
+
+
+def test_what_scoring_would_refuse_is_refused_at_intake(tmp_path, prompts, settings):
+    """A 40000x1 PNG decodes, but the resize would make its short side 0 pixels."""
+    thin = png_bytes(size=(40_000, 1))
+    path = complete_zip(
+        tmp_path / "b.zip", extra={"photo/00003.png": thin}, skip={"photo/00003.png"}
+    )
+    report = validate(path, prompts, settings)
+    assert not report.ok
+    assert any("photo/00003.png" in e and "40000x1" in e for e in report.errors)
 
 
 # --- hostile zips ------------------------------------------------------------------------

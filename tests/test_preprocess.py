@@ -97,14 +97,9 @@ def test_16_bit_png_file_roundtrip(tmp_path):
     assert np.asarray(img).min() == 255  # white stays white
 
 
-def test_gif_first_frame_and_webp(tmp_path):
-    frames = [Image.new("RGB", (40, 30), c) for c in ((255, 0, 0), (0, 0, 255))]
-    gif = tmp_path / "anim.gif"
-    frames[0].save(gif, save_all=True, append_images=frames[1:])
-    first = np.asarray(load_image(gif))
-    assert first[..., 0].mean() > 200 and first[..., 2].mean() < 50
+def test_still_webp_decodes(tmp_path):
     webp = tmp_path / "x.webp"
-    frames[1].save(webp, lossless=True)
+    Image.new("RGB", (40, 30), (0, 0, 255)).save(webp, lossless=True)
     assert np.asarray(load_image(webp))[..., 2].mean() > 200
 
 

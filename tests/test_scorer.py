@@ -73,13 +73,35 @@ def test_batch_size_invariance(tiny_scorer):
     np.testing.assert_allclose(one, seven, atol=1e-4)
 
 
-def test_text_cache_gives_same_result(tiny_scorer):
+def test_text_cache_gives_same_result_without_encoding_again(tiny_checkpoint):
+    ckpt, arch = tiny_checkpoint
+    scorer = load_scorer(checkpoint=str(ckpt), arch=str(arch), device="cpu", precision="fp32")
     imgs = images(3, seed=2)
-    tiny_scorer._text_cache.clear()
-    first = tiny_scorer.score(imgs, "a lighthouse at dusk")
-    assert "a lighthouse at dusk" in tiny_scorer._text_cache
-    second = tiny_scorer.score(imgs, "a lighthouse at dusk")
+    encoded = scorer.texts_encoded
+    first = scorer.score(imgs, "a lighthouse at dusk")
+    assert scorer.texts_encoded == encoded + 1  # one distinct prompt, through the tower once
+    second = scorer.score(imgs, "a lighthouse at dusk")
+    assert scorer.texts_encoded == encoded + 1  # the second call took it from the cache
     assert first == second
+
+
+def test_text_cache_is_bounded_least_recently_used_first(tiny_checkpoint):
+    ckpt, arch = tiny_checkpoint
+    scorer = load_scorer(
+        checkpoint=str(ckpt), arch=str(arch), device="cpu", precision="fp32", text_cache_size=2
+    )
+    start = scorer.texts_encoded
+    a = scorer.encode_texts(["a", "b"])
+    scorer.encode_texts(["a"])  # "a" is now the most recently used
+    scorer.encode_texts(["c"])  # evicts "b"
+    assert scorer.texts_encoded == start + 3
+    assert set(scorer.cached_text_embeddings(["a", "b", "c"])) == {"a", "c"}
+    again = scorer.encode_texts(["a", "b"])  # "b" encoded again, same embedding
+    assert scorer.texts_encoded == start + 4
+    assert torch.allclose(a, again, atol=1e-6)  # equal up to batch-composition rounding
+    # more distinct prompts in one call than the cache holds still come back whole
+    rows = scorer.encode_texts(["p", "q", "r", "p"])
+    assert rows.shape[0] == 4 and torch.equal(rows[0], rows[3])
 
 
 def test_rank_sorted_best_first(tiny_scorer):

@@ -160,3 +160,35 @@ def test_benchmark_unknown_layout(tmp_path, model_flags, real_prompts_path):
         ["benchmark", str(tmp_path), "--prompts", str(real_prompts_path), *model_flags], check_rc=2
     )
     assert "Animation" in proc.stderr and "anime" in proc.stderr
+
+
+def test_benchmark_honours_prompt_count_check(tmp_path, model_flags):
+    """A 6-per-style prompt set with HPS_PROMPT_COUNT_CHECK=false, as the rest of the app."""
+    from scorer.benchmark import index_style_folder
+    from tests.conftest import make_benchmark, write_small_prompts
+
+    prompts = write_small_prompts(tmp_path / "small.json")
+    root = make_benchmark(tmp_path / "bench")
+    (root / "photo" / "０００００.png").write_bytes((root / "photo" / "00000.png").read_bytes())
+    args = ["benchmark", str(root), "--prompts", str(prompts), *model_flags]
+    proc = run(args, {"HPS_PROMPT_COUNT_CHECK": "false"}, 0)
+    assert "Averaged" in proc.stdout
+    proc = run(args, None, 2)
+    assert "has 6 prompts, the benchmark has 800" in proc.stderr
+    found, ignored = index_style_folder(root / "photo", 6)  # full-width digits: not an index
+    assert sorted(found) == list(range(6)) and ignored == ["０００００.png"]
+
+
+def test_unusable_data_dir_is_one_line(tmp_path, model_flags):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("in the way")
+    root = make_images(tmp_path, 1)[0].parent
+    prompts_path = tmp_path / "p.json"
+    from tests.conftest import write_small_prompts
+
+    write_small_prompts(prompts_path)
+    args = ["benchmark", str(root), "--prompts", str(prompts_path), *model_flags]
+    env = {"HPS_DATA_DIR": str(blocker / "data"), "HPS_PROMPT_COUNT_CHECK": "false"}
+    proc = run(args, env, 2)
+    [line] = [x for x in proc.stderr.splitlines() if x.startswith("error")]
+    assert "HPS_DATA_DIR=" in line and "Traceback" not in proc.stderr

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 
@@ -49,16 +51,38 @@ def test_rank_competition_order():
     assert rank_rows([10.0, 30.0, None, 30.0, 20.0]) == [4, 1, None, 1, 3]
 
 
-def test_bootstrap_ci():
-    assert bootstrap_ci([7.0] * 50) == pytest.approx(bootstrap_ci([7.0] * 50))
+def _binomial_quantile(n: int, p: float, q: float) -> int:
+    """Smallest k with P(Binomial(n, p) <= k) >= q, by exact summation."""
+    total = 0.0
+    for k in range(n + 1):
+        total += math.comb(n, k) * p**k * (1 - p) ** (n - k)
+        if total >= q:
+            return k
+    return n
+
+
+def test_bootstrap_ci_against_the_exact_bootstrap_distribution():
     constant = bootstrap_ci([7.0] * 50)
     assert (constant.low, constant.high) == (7.0, 7.0)
-    # 100 values of 0 and 1: mean 0.5, standard error 0.5 / sqrt(100) = 0.05, so the 95%
-    # interval is about 0.5 +- 0.098.
-    ci = bootstrap_ci([0.0, 1.0] * 50, seed=3)
-    assert 0.38 < ci.low < 0.45 and 0.55 < ci.high < 0.62
-    assert bootstrap_ci([0.0, 1.0] * 50, seed=3) == ci  # fixed seed: reproducible
+    # 0/1 data, 30 ones in 100: a resample's mean is Binomial(100, 0.3) / 100 exactly, so the
+    # 2.5% and 97.5% points of the bootstrap distribution are known without resampling.
+    data = [1.0] * 30 + [0.0] * 70
+    ci = bootstrap_ci(data, seed=3, n_resamples=20_000)
+    low = _binomial_quantile(100, 0.3, 0.025) / 100
+    high = _binomial_quantile(100, 0.3, 0.975) / 100
+    assert ci.low == pytest.approx(low, abs=0.011) and ci.high == pytest.approx(high, abs=0.011)
+    assert bootstrap_ci(data, seed=3, n_resamples=20_000) == ci  # fixed seed: reproducible
     assert bootstrap_ci([None, None]) is None
+
+
+def test_bootstrap_ci_matches_the_normal_interval_of_a_large_sample():
+    """For 2,000 values the bootstrap of the mean is close to normal: mean +- 1.96 s/sqrt(n),
+    with s the population std (what resampling the empirical distribution sees)."""
+    values = np.random.default_rng(11).gamma(2.0, 3.0, size=2000)
+    ci = bootstrap_ci(list(values), seed=5)
+    half = 1.959964 * values.std() / math.sqrt(values.size)
+    assert ci.low == pytest.approx(values.mean() - half, abs=0.1 * half)
+    assert ci.high == pytest.approx(values.mean() + half, abs=0.1 * half)
 
 
 def test_head_to_head_by_hand():
@@ -69,7 +93,12 @@ def test_head_to_head_by_hand():
     assert h.styles["anime"].n == 4
     assert h.styles["anime"].win_rate == pytest.approx(0.75)
     assert h.styles["anime"].mean_diff == pytest.approx(0.5)
-    assert -1.0 <= h.styles["anime"].ci.low <= 0.5 <= h.styles["anime"].ci.high <= 1.0
+    # its paired bootstrap: 4 draws from diffs {1: 3/4, -1: 1/4}, mean = k/2 - 1 for k ~
+    # Binomial(4, 3/4) ones; the 2.5% point is k = 1 (cdf 0.051), the 97.5% point k = 4
+    k_low, k_high = _binomial_quantile(4, 0.75, 0.025), _binomial_quantile(4, 0.75, 0.975)
+    assert (k_low, k_high) == (1, 4)
+    ci = h.styles["anime"].ci
+    assert (ci.low, ci.high) == (k_low / 2 - 1, k_high / 2 - 1)
     # paintings: a tie (half a win) and a win -> 0.75; mean diff 0.5
     assert h.styles["paintings"].win_rate == pytest.approx(0.75)
     # photo: b always 1 higher -> win rate 0, diff -1 with a degenerate interval
@@ -83,7 +112,9 @@ def test_head_to_head_by_hand():
     # win-rate intervals: b always wins photo -> degenerate at 0; anime's lies in [0, 1]
     # around 0.75; the overall one brackets 4.5 / 8
     assert (h.styles["photo"].win_ci.low, h.styles["photo"].win_ci.high) == (0.0, 0.0)
-    assert 0.0 <= h.styles["anime"].win_ci.low <= 0.75 <= h.styles["anime"].win_ci.high <= 1.0
+    # anime's wins are 1, 0, 1, 1: a resample's win rate is k / 4 for the same k as above
+    win = h.styles["anime"].win_ci
+    assert (win.low, win.high) == (k_low / 4, k_high / 4)
     assert h.overall.win_ci.low <= 4.5 / 8 <= h.overall.win_ci.high
     assert h.styles["concept-art"].win_ci is None
 

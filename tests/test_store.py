@@ -313,7 +313,9 @@ def test_graceful_stop_releases_the_job_and_rescore_starts_over(tmp_path, store,
     stop = threading.Event()
     thread = threading.Thread(target=Worker(store, slow, factory).run_forever, args=(stop,))
     thread.start()
+    deadline = time.monotonic() + 120
     while store.get_submission(sid).images_done < 8:
+        assert time.monotonic() < deadline, "the worker scored nothing in 120 s"
         time.sleep(0.02)
     stop.set()
     thread.join(timeout=60)
@@ -368,3 +370,125 @@ def test_stale_staging_folders_are_removed(tmp_path, store, prompts):
     os.utime(old, (two_days_ago, two_days_ago))
     do_submit(store, build_benchmark(tmp_path / "bench", 12), prompts)
     assert not old.exists() and fresh.exists()  # another submit may be using a fresh one
+
+
+# --- model identity (issue 9) --------------------------------------------------------------
+def _reported_link(store, name):
+    md = m.models
+    with store.engine.connect() as conn:
+        return conn.execute(select(md.c.link, md.c.organisation).where(md.c.name == name)).one()
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "SDXL Refiner 0.9",
+        "sdxl  REFINER 0.9",
+        "ＳＤＸＬ Ｒｅｆｉｎｅｒ ０.９",
+        "SDXL\u200b Refiner 0.9",
+    ],
+)
+def test_published_models_cannot_be_claimed(tmp_path, store, prompts, name):
+    from leaderboard.identity import ModelNameTaken
+
+    one = build_benchmark(tmp_path / "one", 1)
+    with pytest.raises(ModelNameTaken, match="published model 'SDXL Refiner 0.9'"):
+        do_submit(
+            store, one, prompts, model=name, partial=True,
+            link="https://evil.example/x", organisation="Stability AI (official)",
+        )  # fmt: skip
+    assert tuple(_reported_link(store, "SDXL Refiner 0.9")) == (None, None)
+    assert store.list_submissions() == []
+    rows = [r for r in store.leaderboard("v2.1", include_partial=True) if r.link]
+    assert rows == []
+
+
+def test_existing_models_keep_their_link_and_lookalikes_are_refused(tmp_path, store, prompts):
+    from leaderboard.identity import ModelNameTaken
+
+    first = do_submit(
+        store, build_benchmark(tmp_path / "a", 12), prompts, model="Acme XL",
+        link="https://acme.example/xl", organisation="Acme",
+    )  # fmt: skip
+    second = build_benchmark(tmp_path / "b", 12, seed=3)
+    with pytest.raises(ModelNameTaken, match="cannot change its link, organisation"):
+        do_submit(
+            store, second, prompts, model="Acme XL", link="https://evil.example",
+            organisation="Acme (official)",
+        )  # fmt: skip
+    for lookalike in ("acme xl", "Acme\u00a0XL", "ＡｃｍｅＸＬ"):
+        with pytest.raises(ModelNameTaken, match="too close to the existing model 'Acme XL'"):
+            do_submit(store, second, prompts, model=lookalike)
+    # the same name with nothing to change: one more result of that model, its own row
+    again = do_submit(store, second, prompts, model="Acme XL")
+    assert again.submission_id != first.submission_id
+    for sid in (first.submission_id, again.submission_id):
+        info = store.get_submission(sid)
+        assert (info.link, info.organisation) == ("https://acme.example/xl", "Acme")
+    # deleting every submission of a model frees its name
+    store.delete_submission(first.submission_id)
+    store.delete_submission(again.submission_id)
+    third = do_submit(store, second, prompts, model="acme xl", link="https://new.example")
+    assert store.get_submission(third.submission_id).link == "https://new.example"
+
+
+@pytest.mark.parametrize(
+    "link",
+    ["javascript:alert(1)", "https://", "ftp://files.example/x", "https://a b.example", "//x.org"],
+)
+def test_links_must_be_web_addresses(tmp_path, store, prompts, link):
+    from leaderboard.identity import InvalidLink
+
+    with pytest.raises(InvalidLink, match="not a web address"):
+        do_submit(store, build_benchmark(tmp_path / "a", 12), prompts, model="m", link=link)
+    assert store.list_submissions() == []
+
+
+# --- a bad image never sinks a job (issue 9) ---------------------------------------------
+def test_a_bad_image_is_recorded_and_the_rest_scored(tmp_path, store, prompts, factory):
+    from PIL import Image
+
+    folder = build_benchmark(tmp_path / "bench", 12)
+    sid = do_submit(store, folder, prompts).submission_id
+    stored = store.submission_folder(sid)
+    # files changed on disk after intake: a strip too thin to resize, and garbage
+    original = (stored / "anime" / "00003.png").read_bytes()
+    Image.new("RGB", (40_000, 1)).save(stored / "anime" / "00003.png")
+    (stored / "photo" / "00007.png").write_bytes(b"not a png any more")
+
+    assert Worker(store, store.settings, factory).run_once()
+    info = store.get_submission(sid)
+    assert info.status == "done" and info.images_done == 46 and info.images_total == 48
+    assert "2 of 48 images could not be scored" in info.error
+    assert "anime/00003.png: 40000x1 is too thin" in info.error and "photo/00007.png" in info.error
+    failures = dict(store.image_failures(sid))
+    assert set(failures) == {"anime/00003.png", "photo/00007.png"}
+    scores = store.image_scores(sid)
+    assert scores["anime"][3] is None and scores["photo"][7] is None
+    assert sum(v is not None for s in STYLES for v in scores[s]) == 46
+    [row] = [r for r in store.leaderboard("v2.1", include_partial=True) if r.submission_id == sid]
+    assert row.partial and row.rank is None  # incomplete: shown, never ranked
+    assert all(r.submission_id != sid for r in store.leaderboard("v2.1"))
+
+    # resolved: the file is put back and the job retried; only the failed images are scored
+    before = {k: v for k, v in _score_rows(store, sid).items()}
+    (stored / "anime" / "00003.png").write_bytes(original)
+    (stored / "photo" / "00007.png").write_bytes(original)
+    store.requeue(sid)
+    assert Worker(store, store.settings, factory).run_once()
+    info = store.get_submission(sid)
+    assert info.status == "done" and info.error is None and info.images_done == 48
+    assert store.image_failures(sid) == []
+    after = _score_rows(store, sid)
+    assert all(after[k] == v for k, v in before.items())  # kept, not rescored
+    [row] = [r for r in store.leaderboard("v2.1") if r.submission_id == sid]
+    assert not row.partial and row.rank is not None
+
+
+def _score_rows(store, sid):
+    t = m.image_scores
+    with store.engine.connect() as conn:
+        query = select(t.c.style, t.c.prompt_index, t.c.score, t.c.attempt).where(
+            t.c.submission_id == sid
+        )
+        return {(r.style, r.prompt_index): (r.score, r.attempt) for r in conn.execute(query)}

@@ -88,3 +88,13 @@ def test_module_entry_point(env):
         env={**env, "PATH": "/usr/bin:/bin", "HPS_WORKER_POLL_S": "soon"},
     )
     assert bad.returncode == 2 and "HPS_WORKER_POLL_S" in bad.stderr
+
+
+def test_unusable_data_dir_is_one_line_exit_2(tmp_path, monkeypatch, capsys):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("in the way")
+    monkeypatch.setenv("HPS_DATA_DIR", str(blocker / "data"))
+    monkeypatch.delenv("HPS_DATABASE_URL", raising=False)
+    assert main(["status"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: HPS_DATA_DIR=") and len(err.splitlines()) == 1

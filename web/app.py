@@ -8,6 +8,7 @@ the environment (the only place), opens the store, starts the in-process worker 
 from __future__ import annotations
 
 import logging
+import sys
 import threading
 
 import gradio as gr
@@ -106,7 +107,9 @@ def create_app(
             api_visibility="private",
         )
     # Live requests default to 4 at a time; scoring events are limited to 1 (score_tab).
-    demo.queue(default_concurrency_limit=4, max_size=settings.queue_size)
+    # api_open=False: no event runs by a direct POST to /gradio_api/run/..., past the queue
+    # and its concurrency limits; clients (the page, gradio_client) go through the queue.
+    demo.queue(default_concurrency_limit=4, max_size=settings.queue_size, api_open=False)
     demo.hps_context = ctx  # for main() and tests: the pool, store and settings in use
 
     def first_view(params: dict[str, str]) -> str | None:
@@ -167,10 +170,10 @@ def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     try:
         settings = AppSettings.from_env()
-    except HPSError as exc:
-        raise SystemExit(f"error: {exc}") from None
-    settings.data_path.mkdir(parents=True, exist_ok=True)
-    store = Store.open(settings)
+        store = Store.open(settings)
+    except HPSError as exc:  # a bad setting, an unwritable HPS_DATA_DIR: one line, status 2
+        print(f"error: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
     demo = create_app(settings, store=store)
     ctx = demo.hps_context
     preload(ctx.pool, settings.version)

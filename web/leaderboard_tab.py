@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -70,8 +71,25 @@ def series_intervals(row) -> dict:
     return {**{s: ci.get(s) for s in STYLES}, figures.AVERAGED: ci.get(AVERAGED_KEY)}
 
 
-def write_csv(export_dir: Path, version: str, rows: Sequence) -> str:
-    """The CSV of ``rows`` in ``export_dir``, named by version and content (race-free)."""
+def prune_exports(export_dir: Path, max_age_s: float, now: float | None = None) -> int:
+    """Remove exported files older than ``max_age_s`` (a download link lives that long);
+    returns how many were removed."""
+    cutoff = (time.time() if now is None else now) - max_age_s
+    removed = 0
+    for file in export_dir.glob("hps-leaderboard-*"):
+        try:
+            if file.stat().st_mtime < cutoff:
+                file.unlink()
+                removed += 1
+        except OSError:  # removed meanwhile by another request
+            pass
+    return removed
+
+
+def write_csv(export_dir: Path, version: str, rows: Sequence, *, max_age_s: float = 3600.0) -> str:
+    """The CSV of ``rows`` in ``export_dir``, named by version and content (race-free);
+    older exports are pruned first, so the folder stays bounded."""
+    prune_exports(export_dir, max_age_s)
     text = tables.leaderboard_csv(rows)
     digest = hashlib.sha256(text.encode()).hexdigest()[:10]
     path = export_dir / f"hps-leaderboard-{version}-{digest}.csv"
@@ -79,6 +97,8 @@ def write_csv(export_dir: Path, version: str, rows: Sequence) -> str:
         tmp = path.with_suffix(f".{os.getpid()}.tmp")
         tmp.write_text(text, encoding="utf-8")
         tmp.replace(path)
+    else:
+        os.utime(path)  # served again: its link lives on
     return str(path)
 
 
@@ -124,7 +144,7 @@ def figures_view(
     scores = verified_scores(ctx, rows)
     intervals = {r.submission_id: series_intervals(r) for r in rows if r.mean_ci}
     return (
-        write_csv(ctx.export_dir, version, rows),
+        write_csv(ctx.export_dir, version, rows, max_age_s=ctx.settings.export_max_age_s),
         figures.dot_plot(rows, version, intervals),
         figures.score_distributions(dict(scores.values()), version),
     )

@@ -7,7 +7,9 @@ when a request fails (the error shows beside it), and keep their state in the UR
 
 from __future__ import annotations
 
+import html
 import logging
+import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -15,6 +17,7 @@ import gradio as gr
 import pandas as pd
 
 from leaderboard import KIND_VERIFIED
+from leaderboard.identity import is_safe_link
 from leaderboard.stats import bootstrap_ci, head_to_head
 from scorer.benchmark import image_path
 from scorer.errors import ConfigError, HPSError
@@ -207,6 +210,9 @@ def model_html(view: ModelView) -> str:
         n=row.n_images, partial=texts.PARTIAL_MARK if row.partial else "", rank=rank,
     )  # fmt: skip
     parts = [header]
+    link = link_html(row.link)
+    if link:
+        parts.append(f'<p class="hps-link">{link}</p>')
     if view.details:
         parts.append(f'<pre class="hps-details">{esc(view.details)}</pre>')
     if row.kind != KIND_VERIFIED:
@@ -221,15 +227,49 @@ def model_html(view: ModelView) -> str:
     return "".join(parts)
 
 
-def pair_view(ctx: AppContext, id_a: str, id_b: str, style: str, index: int) -> tuple[list, str]:
+def _prompt_index(value) -> int:
+    """A prompt index from the form (a number); ConfigError for anything else."""
+    if value is None or value == "":
+        return 0
+    number = value if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+    if number is None or not math.isfinite(number) or number != int(number):
+        raise ConfigError(texts.BAD_PROMPT_INDEX.format(value=repr(value)[:40]))
+    return int(value)
+
+
+def link_html(link: str | None) -> str:
+    """The model's link as an anchor that search engines do not credit and that cannot reach
+    back into this page; nothing unless it is a plain http(s) URL."""
+    if not is_safe_link(link):
+        return ""
+    href = html.escape(link, quote=True)
+    return texts.MODEL_LINK.format(href=href, text=href)
+
+
+def verified_id(ctx: AppContext, version: str, choice: str) -> int:
+    """The submission id of a dropdown value, only if it is a complete verified row the
+    leaderboard of ``version`` shows: these events can be called by anyone, and must not
+    reach hidden, unfinished or partial submissions."""
+    shown = {v for _, v in model_choices(_rows(ctx, version, include_partial=False),
+                                         verified_only=True)}  # fmt: skip
+    if choice not in shown:
+        raise ConfigError(texts.NOT_A_VERIFIED_MODEL.format(choice=str(choice)[:40]))
+    return int(choice.split(":", 1)[1])
+
+
+def pair_view(
+    ctx: AppContext, version: str, id_a: str, id_b: str, style: str, index
+) -> tuple[list, str]:
     """Both models' images for one prompt, captioned with their scores; and the prompt.
     An index outside the style's prompts is a user error that gives the valid range."""
     if not id_a or not id_b:
         return [], ""
-    index = int(index or 0)
+    if style not in STYLES:
+        raise ConfigError(texts.UNKNOWN_STYLE.format(style=str(style)[:40]))
+    index = _prompt_index(index)
     items, prompt = [], ""
     for side, choice in (("A", id_a), ("B", id_b)):
-        sid = _sid(choice)
+        sid = verified_id(ctx, version, choice)
         score = ctx.store.image_scores(sid).get(style, [])
         if not 0 <= index < len(score):
             raise ConfigError(
@@ -241,13 +281,6 @@ def pair_view(ctx: AppContext, id_a: str, id_b: str, style: str, index: int) -> 
         caption = texts.PAIR_CAPTION.format(side=side, id=sid, score=_fmt(value))
         items.append((str(path) if path else None, caption))
     return items, prompt
-
-
-def _sid(choice: str) -> int:
-    kind, _, value = (choice or "").partition(":")
-    if kind != "v" or not value.isdigit():
-        raise ConfigError(texts.NO_SUCH_MODEL.format(choice=choice))
-    return int(value)
 
 
 def error_html(exc: BaseException) -> str:
@@ -347,7 +380,7 @@ class HeadToHeadTab:
         b = state.b if state.b in values else None
         compared = keep_on_error(lambda: compare(ctx, state.version, a, b), 1)()
         pair = keep_on_error(
-            lambda: show_pair(ctx, a, b, state.style, state.prompt, state.version), 4
+            lambda: show_pair(ctx, state.version, a, b, state.style, state.prompt), 4
         )()
         return [state.version, gr.Dropdown(choices=options, value=a),
                 gr.Dropdown(choices=options, value=b), compared[0], state.style,
@@ -369,32 +402,34 @@ def compare(ctx: AppContext, version: str, a: str | None, b: str | None) -> tupl
         return (f'<div class="hps-empty-state">{texts.H2H_EMPTY}</div>',)
     if a == b:
         raise ConfigError(texts.PICK_TWO)
+    ida, idb = verified_id(ctx, version, a), verified_id(ctx, version, b)
     name_a, name_b = _name(ctx, version, a), _name(ctx, version, b)
-    table, summary = h2h_table(ctx.store.image_scores(_sid(a)), ctx.store.image_scores(_sid(b)),
+    table, summary = h2h_table(ctx.store.image_scores(ida), ctx.store.image_scores(idb),
                                name_a, name_b)  # fmt: skip
     numeric = texts.H2H_COLUMNS[1:]
     return (f'<p class="hps-summary">{esc(summary)}</p>' + frame_html(table, numeric=numeric),)
 
 
-def show_pair(ctx, a, b, style, index, version: str | None = None) -> tuple:
+def show_pair(ctx, version: str, a, b, style, index) -> tuple:
     """(prompt and scores HTML, image A, image B, index) for one prompt of two models."""
     if not a or not b or a == b:
-        return "", None, None, int(index or 0)
-    items, prompt = pair_view(ctx, a, b, style, index)
+        return "", None, None, index if isinstance(index, int) else gr.skip()
+    items, prompt = pair_view(ctx, version, a, b, style, index)
+    index = _prompt_index(index)
     (path_a, cap_a), (path_b, cap_b) = items
-    scores = [ctx.store.image_scores(_sid(x))[style][int(index)] for x in (a, b)]
-    text = texts.PAIR_PROMPT.format(style=esc(style), index=int(index), prompt=esc(prompt))
+    ids = [verified_id(ctx, version, x) for x in (a, b)]
+    scores = [ctx.store.image_scores(sid)[style][index] for sid in ids]
+    text = texts.PAIR_PROMPT.format(style=esc(style), index=index, prompt=esc(prompt))
     if None not in scores:
         text += texts.PAIR_SCORES.format(a=scores[0], b=scores[1], diff=scores[0] - scores[1])
-    if version:
-        cap_a = f"{cap_a} · {_name(ctx, version, a)}"
-        cap_b = f"{cap_b} · {_name(ctx, version, b)}"
-    return (
-        text,
-        gr.Image(value=path_a, label=cap_a),
-        gr.Image(value=path_b, label=cap_b),
-        int(index),
-    )
+    cap_a = f"{cap_a} · {_name(ctx, version, a)}"
+    cap_b = f"{cap_b} · {_name(ctx, version, b)}"
+    return text, gr.Image(value=path_a, label=cap_a), gr.Image(value=path_b, label=cap_b), index
+
+
+def _order(ctx, version, a, b, style, largest: bool) -> list[int]:
+    scores = [ctx.store.image_scores(verified_id(ctx, version, x)) for x in (a, b)]
+    return prompt_order(*scores, style, largest_first=largest)
 
 
 def build_head_to_head_tab(ctx: AppContext, demo: gr.Blocks) -> HeadToHeadTab:
@@ -434,19 +469,19 @@ def build_head_to_head_tab(ctx: AppContext, demo: gr.Blocks) -> HeadToHeadTab:
                 empty, "", None, None)  # fmt: skip
 
     def on_models(version, a, b, style, index, largest):
-        first = _first_index(ctx, a, b, style, largest)
-        return (*compare(ctx, version, a, b), *show_pair(ctx, a, b, style, first, version))
+        first = _first_index(ctx, version, a, b, style, largest)
+        return (*compare(ctx, version, a, b), *show_pair(ctx, version, a, b, style, first))
 
     def on_pair(version, a, b, style, index, largest):
-        return show_pair(ctx, a, b, style, index, version)
+        return show_pair(ctx, version, a, b, style, index)
 
     def stepper(step):
         def on_step(version, a, b, style, index, largest):
             if not a or not b or a == b:
                 raise ConfigError(texts.PICK_TWO)
-            order = prompt_order(ctx.store.image_scores(_sid(a)), ctx.store.image_scores(_sid(b)),
-                                 style, largest_first=largest)  # fmt: skip
-            return show_pair(ctx, a, b, style, step_index(order, int(index or 0), step), version)
+            order = _order(ctx, version, a, b, style, largest)
+            current = _prompt_index(index)
+            return show_pair(ctx, version, a, b, style, step_index(order, current, step))
 
         return on_step
 
@@ -471,10 +506,9 @@ def build_head_to_head_tab(ctx: AppContext, demo: gr.Blocks) -> HeadToHeadTab:
     return tab
 
 
-def _first_index(ctx, a, b, style, largest) -> int:
+def _first_index(ctx, version, a, b, style, largest) -> int:
     """Where a new pair starts: prompt 0, or the largest disagreement."""
     if not largest or not a or not b or a == b:
         return 0
-    order = prompt_order(ctx.store.image_scores(_sid(a)), ctx.store.image_scores(_sid(b)), style,
-                         largest_first=True)  # fmt: skip
+    order = _order(ctx, version, a, b, style, True)
     return order[0] if order else 0

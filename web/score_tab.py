@@ -164,8 +164,15 @@ def build_compare_tab(pool: ScorerPool) -> gr.Markdown:
     gr.Markdown(texts.COMPARE_INTRO)
     status = gr.Markdown()
     with gr.Row():
-        image_a = gr.Image(type="filepath", label=texts.LABEL_IMAGE_A)
-        image_b = gr.Image(type="filepath", label=texts.LABEL_IMAGE_B)
+        # gr.File, not gr.Image: gr.Image decodes and re-encodes the upload, so a 16-bit PNG,
+        # a CMYK JPEG or a palette PNG would be scored as Gradio re-saved it. The scorer gets
+        # the uploaded bytes, as in the Score tab and the CLI.
+        image_a = gr.File(
+            file_types=["image"], type="filepath", label=texts.LABEL_IMAGE_A, elem_id="compare-a"
+        )
+        image_b = gr.File(
+            file_types=["image"], type="filepath", label=texts.LABEL_IMAGE_B, elem_id="compare-b"
+        )
     with gr.Row():
         with gr.Column():
             prompt = gr.Textbox(label=texts.LABEL_PROMPT, placeholder=texts.PLACEHOLDER_PROMPT)

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from scorer.settings import parse_bool, parse_optional_str, parse_positive_int, setting
+from scorer.settings import (
+    parse_bool,
+    parse_optional_str,
+    parse_positive_float,
+    parse_positive_int,
+    setting,
+)
 from submissions.settings import SubmissionSettings
 
 
@@ -18,6 +24,17 @@ class AppSettings(SubmissionSettings):
         parse_optional_str,
         "Token that unlocks admin actions (hide, delete, rescore). Unset: admin actions are off.",
     )
+    admin_max_failures: int = setting(
+        5,
+        parse_positive_int,
+        "Wrong admin tokens one client address may send per `HPS_ADMIN_WINDOW_S`; after that "
+        "its admin actions are refused until the window has passed.",
+    )
+    admin_window_s: float = setting(
+        60.0,
+        parse_positive_float,
+        "Seconds over which wrong admin tokens are counted per client address.",
+    )
     max_score_images: int = setting(
         32,
         parse_positive_int,
@@ -27,4 +44,9 @@ class AppSettings(SubmissionSettings):
         64,
         parse_positive_int,
         "Most requests the web app holds waiting in its queue; more are refused as busy.",
+    )
+    export_max_age_s: float = setting(
+        3600.0,
+        parse_positive_float,
+        "Seconds an exported CSV is kept for download; older exports are deleted.",
     )

@@ -19,7 +19,7 @@ from scorer.settings import VERSIONS
 from submissions import SubmissionRejected, submit
 
 from . import texts
-from .admin import admin_action, check_token
+from .admin import Throttle, admin_action, check_token, client_address, submission_id_of
 from .context import AppContext
 from .errors import user_errors
 from .urlstate import ViewState, to_query
@@ -102,10 +102,11 @@ def report_text(result: dict) -> str:
     return head + "\n\n" + result["report_text"]
 
 
-def progress_dict(ctx: AppContext, submission_id: int) -> dict:
-    p = ctx.store.progress(int(submission_id))
+def progress_dict(ctx: AppContext, submission_id) -> dict:
+    submission_id = submission_id_of(submission_id)
+    p = ctx.store.progress(submission_id)
     return {
-        "submission_id": int(submission_id),
+        "submission_id": submission_id,
         "status": p.status,
         "done": p.done,
         "total": p.total,
@@ -116,12 +117,12 @@ def progress_dict(ctx: AppContext, submission_id: int) -> dict:
 
 
 def valid_id(value) -> int | None:
-    """A submission id typed or received, or None for an empty or impossible one."""
+    """A submission id typed or received, or None for an empty or impossible one (the
+    form's "nothing to follow", never an error)."""
     try:
-        number = int(value)
-    except (TypeError, ValueError):
+        return submission_id_of(value)
+    except ConfigError:
         return None
-    return number if number > 0 else None
 
 
 def finished_links(ctx: AppContext, submission_id: int) -> str:
@@ -282,17 +283,18 @@ def build_submit_tab(ctx: AppContext, demo: gr.Blocks) -> list:
     refresh.click(on_tick, job_id, [progress, queue, timer], api_visibility="private")
     demo.load(user_errors(lambda: queue_frame(ctx)), None, queue, api_visibility="private")
 
+    throttle = Throttle.from_settings(ctx.settings)
+
     def run_admin(action):
         @user_errors
-        def run(t, i):
-            message = admin_action(ctx.store, ctx.settings, t, action, i)
+        def run(t, i, request: gr.Request):
+            message = admin_action(
+                ctx.store, ctx.settings, t, action, i,
+                throttle=throttle, client=client_address(request),
+            )  # fmt: skip
             every = queue_frame(ctx, include_hidden=True)
-            return (
-                message,
-                gr.Dataframe(every, visible=True),
-                queue_frame(ctx),
-                gr.Row(visible=False),
-            )
+            hidden = gr.Row(visible=False)
+            return message, gr.Dataframe(every, visible=True), queue_frame(ctx), hidden
 
         return run
 
@@ -308,11 +310,9 @@ def build_submit_tab(ctx: AppContext, demo: gr.Blocks) -> list:
     )
 
     @user_errors
-    def ask_delete(t, i):
-        check_token(ctx.settings, t)
-        sid = valid_id(i)
-        if sid is None:
-            raise ConfigError(texts.NO_SUBMISSION)
+    def ask_delete(t, i, request: gr.Request):
+        check_token(ctx.settings, t, throttle=throttle, client=client_address(request))
+        sid = submission_id_of(i)
         info = ctx.store.get_submission(sid)
         question = texts.CONFIRM_DELETE.format(id=sid, model=texts.md_escape(info.model))
         return gr.Row(visible=True), question

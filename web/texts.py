@@ -43,7 +43,9 @@ NO_UPLOAD = "nothing uploaded: give a zip file or the four style folders"
 BOTH_UPLOADS = "give either a zip file or style folders, not both"
 ADMIN_OFF = "admin actions are off: the server has no HPS_ADMIN_TOKEN set"
 ADMIN_DENIED = "wrong admin token"
+ADMIN_THROTTLED = "too many wrong admin tokens from this address: try again in {wait} s"
 NO_SUBMISSION = "choose a submission id first"
+BAD_SUBMISSION_ID = "submission id {value} is not a submission number (a whole number from 1)"
 PICK_TWO = "pick two different verified models"
 
 # --- scorer status ------------------------------------------------------------------
@@ -214,6 +216,12 @@ MODEL_RANK = "rank {rank}"
 MODEL_RANK_CI = "rank {rank} (95% interval {low}–{high})"
 MODEL_TIED = ", statistically tied with a neighbour"
 MODEL_UNRANKED = "not ranked (partial)"
+NOT_A_VERIFIED_MODEL = (
+    "{choice} is not a verified model of this leaderboard: pick one from the list"
+)
+UNKNOWN_STYLE = "unknown style {style}"
+BAD_PROMPT_INDEX = "prompt index {value} is not a whole number"
+MODEL_LINK = '<a href="{href}" rel="nofollow noopener noreferrer" target="_blank">{text}</a>'
 MODEL_STYLE_COLUMNS = ["style", "mean", "std", "95% CI of mean", "n"]
 LABEL_BEST = "Best prompts"
 LABEL_WORST = "Worst prompts"
