@@ -92,7 +92,7 @@ def create_app(
 
         outputs = [tabs, *board.restore_outputs, *model.restore_outputs, *h2h.restore_outputs]
         restored = demo.load(
-            user_errors(restore), None, outputs, queue=False, show_progress="hidden",
+            user_errors(restore), None, outputs, show_progress="hidden",
             api_visibility="private",
         )  # fmt: skip
         restored.then(None, None, None, js=RESTORED_JS)

@@ -227,7 +227,7 @@ def build_leaderboard_tab(ctx: AppContext, demo: gr.Blocks) -> LeaderboardTab:
         return args[4], table_html(ctx, *args)
 
     def wire(event, fn=show_table, outputs=(table,), js=None, **kw):
-        step = event(fn, tab.inputs, list(outputs), js=js, queue=False,
+        step = event(fn, tab.inputs, list(outputs), js=js,
                      show_progress="hidden", api_visibility="private", **kw)  # fmt: skip
         push = PUSH_URL_JS.replace("DEFAULT", ctx.settings.version)
         step.then(None, tab.inputs, None, js=push, api_visibility="private")
