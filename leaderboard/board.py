@@ -3,7 +3,8 @@ published tables), ranked together by Averaged; partial rows are never ranked.
 
 Ranks are global within a version: filters (verified only, partial shown or not) hide rows,
 never renumber them. Verified rows carry a 95% rank interval from the bootstrap
-(:func:`leaderboard.stats.rank_intervals`); reported rows have none."""
+(:func:`leaderboard.stats.rank_intervals`); reported rows have none. A reported row and its
+verified twin (same model) both carry the pair (:mod:`.reproduction`)."""
 
 from __future__ import annotations
 
@@ -20,7 +21,8 @@ from scorer.protocol import (
 )
 
 from . import models as m
-from .records import LeaderboardRow, aware
+from .records import DEFAULT_TOLERANCE, LeaderboardRow, aware
+from .reproduction import attach_reproductions
 from .stats import (
     Interval,
     RankInterval,
@@ -70,12 +72,14 @@ def assemble(
     *,
     include_partial: bool = False,
     verified_only: bool = False,
+    tolerance: float = DEFAULT_TOLERANCE,
 ) -> list[LeaderboardRow]:
-    """Rank all rows of the version, then filter: best first, partial rows last."""
+    """Rank all rows of the version and pair reported rows with their verified twins, then
+    filter: best first, partial rows last."""
     ranks = rank_rows([None if r["partial"] else r["averaged"] for r in rows])
     tied = ties(intervals)
     means = means or [None] * len(rows)
-    out = [
+    every = [
         LeaderboardRow(
             rank=rank,
             rank_low=ci.low if ci else None,
@@ -85,8 +89,11 @@ def assemble(
             **r,
         )
         for r, rank, ci, is_tied, mean_ci in zip(rows, ranks, intervals, tied, means)
-        if (include_partial or not r["partial"])
-        and (not verified_only or r["kind"] == m.KIND_VERIFIED)
+    ]
+    out = [
+        r
+        for r in attach_reproductions(every, tolerance)
+        if (include_partial or not r.partial) and (not verified_only or r.kind == m.KIND_VERIFIED)
     ]
     out.sort(
         key=lambda r: (
@@ -132,6 +139,7 @@ def verified_rows(conn: Connection, version: str) -> list[dict]:
         rows.append(
             dict(
                 submission_id=sub["id"],
+                model_id=sub["model_id"],
                 model=sub["name"],
                 link=sub["link"],
                 organisation=sub["organisation"],
@@ -187,6 +195,7 @@ def reported_rows(conn: Connection, version: str) -> list[dict]:
         rows.append(
             dict(
                 submission_id=None,
+                model_id=meta["model_id"],
                 model=meta["name"],
                 link=meta["link"],
                 organisation=meta["organisation"],

@@ -1,10 +1,14 @@
 """Leaderboard export as JSON or CSV, and reading an export back.
 
 JSON: a list of rows ``{"model", "version", "kind", "partial", "styles": {style: {"mean",
-"std", "n"}}, "averaged", "rank", "rank_ci", "tied", "official_prompts"}`` (``rank_ci``: the
-95% bootstrap interval of a verified row's rank, ``[low, high]``, else null). CSV: one line
-per row, columns ``<style>_mean``, ``<style>_std``, ``<style>_n`` for each style, plus images, link,
-organisation and date; empty cells are None. The web app's download is this CSV too.
+"std", "n"}}, "averaged", "rank", "rank_ci", "tied", "official_prompts", "reproduction"}``
+(``rank_ci``: the 95% bootstrap interval of a verified row's rank, ``[low, high]``, else
+null), where ``reproduction`` is None or, for a published row and its verified twin,
+``{"reported", "verified", "difference": {column: value}, "reproduced"}`` over the styles and
+"averaged". CSV: one line per row, columns ``<style>_mean``, ``<style>_std``, ``<style>_n`` for
+each style, plus images, link, organisation and date, then ``reported_<column>``,
+``verified_<column>``, ``difference_<column>`` and ``reproduced`` (empty without a twin);
+empty cells are None. The web app's download is this CSV too.
 """
 
 from __future__ import annotations
@@ -16,7 +20,9 @@ from collections.abc import Sequence
 
 from scorer.protocol import STYLES
 
-from .records import LeaderboardRow
+from .records import REPRODUCTION_COLUMNS, LeaderboardRow
+
+_PAIR_PARTS: tuple[str, ...] = ("reported", "verified", "difference")
 
 CSV_COLUMNS: tuple[str, ...] = (
     "rank",
@@ -31,6 +37,8 @@ CSV_COLUMNS: tuple[str, ...] = (
     "link",
     "organisation",
     "date",
+    *(f"{part}_{column}" for part in _PAIR_PARTS for column in REPRODUCTION_COLUMNS),
+    "reproduced",
 )
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -68,6 +76,11 @@ def to_csv(rows: Sequence[LeaderboardRow]) -> str:
             st = data["styles"].get(style) or {}
             for part in ("mean", "std", "n"):
                 line[f"{style}_{part}"] = st.get(part)
+        pair = data["reproduction"] or {}
+        for part in _PAIR_PARTS:
+            for column in REPRODUCTION_COLUMNS:
+                line[f"{part}_{column}"] = (pair.get(part) or {}).get(column)
+        line["reproduced"] = None if not pair else ("true" if pair["reproduced"] else "false")
         writer.writerow({k: ("" if v is None else v) for k, v in line.items()})
     return out.getvalue()
 
@@ -102,6 +115,15 @@ def from_csv(text: str) -> list[dict]:
                 "averaged": num(line["averaged"]),
                 "rank": num(line["rank"], int),
                 "official_prompts": line["official_prompts"] == "true",
+                "reproduction": None
+                if not line.get("reproduced")
+                else {
+                    **{
+                        part: {c: num(line[f"{part}_{c}"]) for c in REPRODUCTION_COLUMNS}
+                        for part in _PAIR_PARTS
+                    },
+                    "reproduced": line["reproduced"] == "true",
+                },
             }
         )
     return rows

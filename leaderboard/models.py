@@ -86,6 +86,11 @@ submissions = Table(
     Column("claimed_done", Integer),  # images_done when the current run started
     Column("heartbeat_at", DateTime),
     Column("finished_at", DateTime),
+    # Submitted by hub reference: the dataset, the path in it and the resolved commit sha
+    # (never a branch name), so anyone can fetch the same bytes. Null for uploads.
+    Column("hub_repo", String(200)),
+    Column("hub_path", Text),
+    Column("hub_revision", String(40)),
     UniqueConstraint("content_hash", "version", "checkpoint_sha256", name="uq_submissions_content"),
 )
 

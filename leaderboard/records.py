@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from scorer.errors import HPSError
-from scorer.protocol import StyleStats
+from scorer.protocol import STYLES, StyleStats
 
 
 class SubmissionNotFound(HPSError, LookupError):
@@ -28,6 +28,53 @@ def aware(value: datetime | None) -> datetime | None:
     return value.replace(tzinfo=UTC)
 
 
+REPRODUCTION_COLUMNS: tuple[str, ...] = (*STYLES, "averaged")
+DEFAULT_TOLERANCE = 0.1
+_EPS = 1e-9  # 27.96 - 27.86 is 0.0999999...: within 0.1 as printed
+
+
+@dataclass(frozen=True)
+class Reproduction:
+    """One reported row and its verified twin."""
+
+    model: str
+    version: str
+    submission_id: int  # the verified twin
+    reported: dict[str, float | None]  # column -> published value
+    verified: dict[str, float | None]  # column -> value scored here
+    tolerance: float = DEFAULT_TOLERANCE
+
+    @property
+    def difference(self) -> dict[str, float | None]:
+        """Verified minus reported, per column (None where either is missing)."""
+        return {
+            c: None
+            if self.reported.get(c) is None or self.verified.get(c) is None
+            else self.verified[c] - self.reported[c]
+            for c in REPRODUCTION_COLUMNS
+        }
+
+    @property
+    def reproduced(self) -> bool:
+        """Every style is present on both sides and within the tolerance."""
+        diff = self.difference
+        return all(diff[s] is not None and abs(diff[s]) <= self.tolerance + _EPS for s in STYLES)
+
+    @property
+    def worst(self) -> tuple[str, float] | None:
+        """The style with the largest absolute difference, and that difference."""
+        diff = [(s, d) for s, d in self.difference.items() if s in STYLES and d is not None]
+        return max(diff, key=lambda sd: abs(sd[1])) if diff else None
+
+    def as_dict(self) -> dict:
+        return {
+            "reported": dict(self.reported),
+            "verified": dict(self.verified),
+            "difference": self.difference,
+            "reproduced": self.reproduced,
+        }
+
+
 @dataclass(frozen=True)
 class LeaderboardRow:
     submission_id: int | None  # None for reported rows
@@ -45,6 +92,9 @@ class LeaderboardRow:
     status: str
     # scored on the official benchmark prompt lists (reported rows: the published tables)
     official_prompts: bool = True
+    model_id: int | None = None
+    # the reported row and its verified twin both carry the pair (leaderboard.reproduction)
+    reproduction: Reproduction | None = None
     # 95% bootstrap interval of the rank (verified, ranked rows only) and whether it
     # overlaps another row's interval (statistically tied)
     rank_low: int | None = None
@@ -66,6 +116,7 @@ class LeaderboardRow:
             "rank_ci": None if self.rank_low is None else [self.rank_low, self.rank_high],
             "tied": self.tied,
             "official_prompts": self.official_prompts,
+            "reproduction": self.reproduction.as_dict() if self.reproduction else None,
         }
 
 
@@ -92,6 +143,18 @@ class SubmissionInfo:
     started_at: datetime | None = None
     folder: str | None = None
     software: dict = field(default_factory=dict)
+    # submitted by hub reference: dataset, path and the commit sha it was fetched at
+    hub_repo: str | None = None
+    hub_path: str | None = None
+    hub_revision: str | None = None
+
+    @property
+    def hub_reference(self) -> str | None:
+        """``hf://datasets/<repo>@<sha>/<path>``: the same bytes, for anyone."""
+        if not self.hub_repo:
+            return None
+        path = f"/{self.hub_path}" if self.hub_path else ""
+        return f"hf://datasets/{self.hub_repo}@{self.hub_revision}{path}"
 
 
 @dataclass(frozen=True)

@@ -32,10 +32,12 @@ from .records import (
     InvalidTransition,
     LeaderboardRow,
     Progress,
+    Reproduction,
     SubmissionInfo,
     SubmissionNotFound,
     aware,
 )
+from .reproduction import reproductions
 from .settings import StoreSettings
 
 
@@ -81,8 +83,9 @@ class Store:
             rows = all_rows(conn, version)
         intervals, means = self._intervals(version, rows)
         return assemble(
-            rows, intervals, means, include_partial=include_partial, verified_only=verified_only
-        )
+            rows, intervals, means, include_partial=include_partial, verified_only=verified_only,
+            tolerance=self.settings.reproduced_within,
+        )  # fmt: skip
 
     def _intervals(self, version: str, rows: list[dict]) -> tuple[list, list]:
         key = ranking_key(rows)
@@ -98,6 +101,11 @@ class Store:
             intervals = row_intervals(rows, scores)
             self._rank_cache[version] = (key, intervals)  # one entry per version
             return intervals
+
+    def reproductions(self, version: str) -> list[Reproduction]:
+        """The published rows of one version that have a verified twin, with their
+        differences, in leaderboard order."""
+        return reproductions(self.leaderboard(version))
 
     # --- submissions ------------------------------------------------------------------
     def _info_query(self):
@@ -128,6 +136,9 @@ class Store:
             started_at=aware(r["started_at"]),
             folder=r["folder"],
             software=json.loads(r["software_json"]) if r["software_json"] else {},
+            hub_repo=r["hub_repo"],
+            hub_path=r["hub_path"],
+            hub_revision=r["hub_revision"],
         )
 
     def get_submission(self, submission_id: int) -> SubmissionInfo:
@@ -305,11 +316,12 @@ class Store:
         link: str | None = None,
         organisation: str | None = None,
         notes: str | None = None,
+        reproduction: bool = False,
     ) -> None:
         """Raise ModelNameTaken if a submission under ``name`` with this metadata would be
         refused (checked again when the submission is stored)."""
         with self.engine.connect() as conn:
-            _model_for_submission(conn, name, link, organisation, notes)
+            _model_for_submission(conn, name, link, organisation, notes, reproduction)
 
     def find_duplicate(self, content_hash: str, version: str, checkpoint_sha256: str) -> int | None:
         s = m.submissions
@@ -337,11 +349,16 @@ class Store:
         organisation: str | None = None,
         notes: str | None = None,
         place: Callable[[int], None] | None = None,
+        hub: tuple[str, str, str] | None = None,
+        reproduction: bool = False,
     ) -> tuple[int, bool]:
         """Insert a queued submission; returns (id, duplicate). Identical content (hash,
         version, checkpoint) returns the existing id with duplicate=True. ``place(id)`` runs
         inside the transaction (it moves the images into the submission's folder): if it
-        fails, nothing is stored."""
+        fails, nothing is stored. ``hub``: (dataset, path, commit sha) of a submission by
+        hub reference. ``reproduction``: the published model's own images, filed under
+        that published model (the one way a result joins one; ``notes`` stay on the
+        submission, the model is not changed)."""
         values = dict(
             model=model,
             version=version,
@@ -355,6 +372,8 @@ class Store:
             organisation=organisation,
             notes=notes,
             place=place,
+            hub=hub,
+            reproduction=reproduction,
         )
         try:
             return self._create_submission(**values)
@@ -380,6 +399,8 @@ class Store:
         organisation,
         notes,
         place,
+        hub,
+        reproduction,
     ) -> tuple[int, bool]:
         s = m.submissions
         with self.writer.begin() as conn:
@@ -392,7 +413,12 @@ class Store:
             ).scalar()
             if existing is not None:
                 return existing, True
-            model_id = claim_model(conn, model, link=link, organisation=organisation, notes=notes)
+            if reproduction:
+                model_id = claim_model(conn, model, reproduction=True)
+            else:
+                model_id = claim_model(
+                    conn, model, link=link, organisation=organisation, notes=notes
+                )
             now = utcnow()
             sub_id = conn.execute(
                 insert(s)
@@ -410,6 +436,7 @@ class Store:
                     images_done=0,
                     attempts=0,
                     created_at=now,
+                    **dict(zip(("hub_repo", "hub_path", "hub_revision"), hub or ())),
                 )
                 .returning(s.c.id)
             ).scalar_one()
@@ -443,13 +470,15 @@ def claim_model(
     link: str | None = None,
     organisation: str | None = None,
     notes: str | None = None,
+    reproduction: bool = False,
 ) -> int:
     """Id of the model a submission under ``name`` goes to, created if new with the given
     metadata; ModelNameTaken (rules in :mod:`leaderboard.identity`) if the name is a
-    published model's, a lookalike of another, or would change an existing model."""
+    published model's, a lookalike of another, or would change an existing model. A
+    ``reproduction`` joins the published model named exactly ``name`` and nothing else."""
     if conn.dialect.name == "postgresql":  # SQLite: the writer transaction already serialises
         conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_MODEL_LOCK})
-    found = _model_for_submission(conn, name, link, organisation, notes)
+    found = _model_for_submission(conn, name, link, organisation, notes, reproduction)
     if found is not None:
         return found
     return conn.execute(
@@ -465,13 +494,23 @@ def claim_model(
     ).scalar_one()
 
 
-def _model_for_submission(conn, name, link, organisation, notes) -> int | None:
+def _model_for_submission(
+    conn, name, link, organisation, notes, reproduction: bool = False
+) -> int | None:
     """The existing model a submission under ``name`` joins, None for a new model, or
-    ModelNameTaken."""
+    ModelNameTaken. A reproduction joins the published model of exactly that name."""
     check_link(link)
     key = model_key(name)
     md, rr = m.models, m.reported_results
     published = set(conn.scalars(select(rr.c.model_id).distinct()))
+    if reproduction:
+        found = conn.execute(select(md.c.id).where(md.c.name == name)).scalar()
+        if found is None or found not in published:
+            raise ModelNameTaken(
+                f"{name!r} is not a published model: a reproduction is filed under the "
+                "published model's exact name"
+            )
+        return found
     for row in conn.execute(select(md)).mappings():
         if model_key(row["name"]) != key:
             continue

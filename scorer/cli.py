@@ -128,7 +128,9 @@ def cmd_compare(args: argparse.Namespace) -> int:
 def cmd_benchmark(args: argparse.Namespace) -> int:
     settings = _settings(args)
     prompts = load_prompt_sets(
-        args.prompts or settings.prompts, expect_count=settings.prompt_count_check
+        args.prompts or settings.prompts,
+        expect_count=settings.prompt_count_check,
+        hub_cache=settings.hub_cache,
     )
     text_cache = settings.writable_data_path() / "text_cache"
     # the text tower loads only if a prompt is missing from the persisted text cache

@@ -22,6 +22,7 @@ import open_clip
 import torch
 import torch.nn.functional as F
 
+from . import gpu
 from .device import DTYPES, resolve_device, resolve_precision
 from .errors import ConfigError
 from .loading import (
@@ -106,6 +107,8 @@ class HPSScorer:
         load_seconds: float = 0.0,
         text_loader: Callable[[], None] | None = None,
         text_cache_size: int = 10_000,
+        zero_gpu: bool | None = None,
+        zero_gpu_s: tuple[float, float] = (15.0, 0.05),
     ) -> None:
         self.model = model
         self.tokenizer = tokenizer
@@ -129,6 +132,12 @@ class HPSScorer:
         self._sha256: str | None = None
         # exp of the learned temperature, as in the training objective
         self.logit_scale = float(model.logit_scale.detach().float().exp().item())
+        # ZeroGPU (scorer.gpu): each batch's forward runs in one @spaces.GPU call, found
+        # there by this key; None elsewhere. zero_gpu=None: as the spaces package detects it.
+        if zero_gpu is None:
+            zero_gpu = device.type == "cuda" and gpu.zero_gpu()
+        self._gpu_key = gpu.register(self) if zero_gpu else None
+        self.zero_gpu_s = zero_gpu_s  # (fixed, per image) seconds a call asks for
 
     # --- metadata -------------------------------------------------------------------
     @property
@@ -185,15 +194,21 @@ class HPSScorer:
             self._load_text_tower()
         for start in range(0, len(missing), 64):
             chunk = missing[start : start + 64]
-            tokens = self.tokenizer(chunk).to(self.device)
-            with self._ctx():
-                feats = self.model.encode_text(tokens)
-            feats = F.normalize(feats.float(), dim=-1).cpu()
+            feats = self.encode_text_rows(chunk)
             self.texts_encoded += len(chunk)
             for prompt, row in zip(chunk, feats):
                 rows[prompt] = row
                 self._text_cache.put(prompt, row)
         return torch.stack([rows[p] for p in prompts])
+
+    @torch.inference_mode()
+    def encode_text_rows(self, prompts: Sequence[str]) -> torch.Tensor:
+        """Prompts through the text tower as they are: no cache, no lock (the body of a
+        ZeroGPU call runs it, :mod:`scorer.gpu`). The text tower must be loaded."""
+        tokens = self.tokenizer(list(prompts)).to(self.device)
+        with self._ctx():
+            feats = self.model.encode_text(tokens)
+        return F.normalize(feats.float(), dim=-1).cpu()
 
     def _load_text_tower(self) -> None:
         with self._text_lock:
@@ -237,9 +252,25 @@ class HPSScorer:
         if len(prompts) != pixels.shape[0]:
             raise ValueError(f"{pixels.shape[0]} images but {len(prompts)} prompts")
         with self._lock:
+            if self._gpu_key is not None:
+                return self._score_in_gpu_call(pixels, prompts)
             text = self.encode_texts(prompts)
             img = self.encode_images(pixels)
         return (100.0 * (img * text).sum(dim=-1)).tolist()
+
+    def _score_in_gpu_call(self, pixels: torch.Tensor, prompts: Sequence[str]) -> list[float]:
+        """One ``@spaces.GPU`` call (:mod:`scorer.gpu`) with the text embeddings this scorer
+        has; those it encodes come back and are kept here (the call's memory is gone when it
+        returns). Under ``self._lock``."""
+        known = self.cached_text_embeddings(prompts)
+        if self._text_loader is not None and len(known) < len(set(prompts)):
+            self._load_text_tower()  # here, not in the call: loaded once, kept
+        seconds = gpu.duration_s(len(prompts), *self.zero_gpu_s)
+        scores, new = gpu.forward(self._gpu_key, pixels, list(prompts), known, seconds)
+        if new:
+            self.set_text_embeddings(list(new), torch.stack(list(new.values())))
+            self.texts_encoded += len(new)
+        return scores
 
     def preprocess(
         self, source: ImageSource, name: str | None = None, *, check_extension: bool = False
@@ -315,6 +346,9 @@ def load_scorer(
     lazy_text: bool = False,
     weights_dir: str | Path | None = None,
     text_cache_size: int = 10_000,
+    hub_cache: str | None = None,
+    zero_gpu: bool | None = None,
+    zero_gpu_s: tuple[float, float] = (15.0, 0.05),
 ) -> HPSScorer:
     """Resolve, load and check an HPS checkpoint. Raises HPSError subclasses on user error.
 
@@ -323,7 +357,9 @@ def load_scorer(
     it the checkpoint itself is read and cast on every load.
     ``lazy_text``: load the text tower only when a prompt must be encoded (the benchmark and
     the worker fill the text cache from persisted embeddings first, so a warm run never
-    loads it: less memory, faster ready)."""
+    loads it: less memory, faster ready). ``hub_cache``: where a hub download goes
+    (:func:`scorer.zoo.resolve_checkpoint`). ``zero_gpu``: run each batch in a ZeroGPU call
+    (:mod:`scorer.gpu`; None: on CUDA when the ``spaces`` package says ZeroGPU)."""
     t0 = time.perf_counter()
     spec = get_version(version)
     if threads:
@@ -332,7 +368,7 @@ def load_scorer(
     prec = resolve_precision(precision, dev)
     label = arch or spec.arch
     name = arch_name(label)
-    path = resolve_checkpoint(version, checkpoint)
+    path = resolve_checkpoint(version, checkpoint, hub_cache=hub_cache)
     layout = layout_for(dev, prec)
     prepared = None
     if weights_dir is not None:
@@ -366,6 +402,8 @@ def load_scorer(
         batch_size=batch_size,
         text_loader=load_text if text else None,
         text_cache_size=text_cache_size,
+        zero_gpu=zero_gpu,
+        zero_gpu_s=zero_gpu_s,
     )
     loaded = [k for k, t in model.state_dict().items() if not t.is_meta]
     check_finite(scorer, path, loaded, text=not text)
@@ -396,4 +434,6 @@ def load_scorer_from_settings(settings, *, lazy_text: bool = False) -> HPSScorer
         lazy_text=lazy_text,
         weights_dir=settings.data_path / "weights",
         text_cache_size=settings.text_cache_size,
+        hub_cache=settings.hub_cache,
+        zero_gpu_s=(settings.zero_gpu_base_s, settings.zero_gpu_per_image_s),
     )

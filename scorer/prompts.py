@@ -12,8 +12,10 @@ from pathlib import Path
 
 from .errors import PromptSetError
 from .protocol import PROMPTS_PER_STYLE, STYLES
+from .zoo import hub_file
 
 HUB_DATASET = "zhwang/HPDv2"
+HUB_FOLDER = "benchmark"
 
 
 @dataclass(frozen=True)
@@ -34,16 +36,19 @@ def prompt_list_sha256(prompts: list[str]) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def load_prompt_sets(source: str | Path | None = None, *, expect_count: bool = True) -> PromptSets:
+def load_prompt_sets(
+    source: str | Path | None = None, *, expect_count: bool = True, hub_cache: str | None = None
+) -> PromptSets:
     """Load the four styles' prompts.
 
     ``source``: a combined ``{style: [prompts]}`` JSON file, or a folder of ``<style>.json``
-    files; ``None`` downloads ``benchmark/<style>.json`` from the hub dataset. With
+    files; ``None`` downloads ``benchmark/<style>.json`` from the hub dataset (into
+    ``hub_cache``, else the library's cache). With
     ``expect_count`` each style must hold exactly 800 prompts.
     """
     if source is None:
-        styles = _from_hub()
-        label = f"hub dataset {HUB_DATASET}"
+        styles = _from_hub(hub_cache)
+        label = f"hub dataset {HUB_DATASET} ({HUB_FOLDER}/<style>.json)"
     else:
         path = Path(source).expanduser()
         label = str(path)
@@ -91,27 +96,39 @@ def _validate(styles: dict, label: str, expect_count: bool) -> dict[str, list[st
     return out
 
 
-def _from_hub() -> dict[str, list[str]]:
-    try:
-        from huggingface_hub import hf_hub_download
+def _from_hub(hub_cache: str | None = None) -> dict[str, list[str]]:
+    """``benchmark/<style>.json`` of the hub dataset, through huggingface_hub's cache (so
+    offline, ``HF_HUB_OFFLINE=1``, from the cache alone; ``hub_cache``: HPS_HUB_CACHE)."""
+    from huggingface_hub.errors import EntryNotFoundError
 
-        return {
-            style: _read_json(
-                Path(
-                    hf_hub_download(
-                        repo_id=HUB_DATASET,
-                        filename=f"benchmark/{style}.json",
-                        repo_type="dataset",
-                    )
-                )
-            )
-            for style in STYLES
-        }
-    except PromptSetError:
-        raise
-    except Exception as exc:
-        raise PromptSetError(
-            f"benchmark prompts: hub download from dataset {HUB_DATASET} failed "
-            f"({type(exc).__name__}). Set HPS_PROMPTS (or --prompts) to a combined "
-            "{style: [prompts]} JSON or a folder of <style>.json files."
-        ) from exc
+    styles = {}
+    for style in STYLES:
+        filename = f"{HUB_FOLDER}/{style}.json"
+        try:
+            path = hub_file(HUB_DATASET, filename, repo_type="dataset", cache_dir=hub_cache)
+        except EntryNotFoundError as exc:  # also LocalEntryNotFoundError: not in the cache
+            raise PromptSetError(
+                f"benchmark prompts: {filename} is not in hub dataset {HUB_DATASET} "
+                f"({_hub_reason(exc)}). {_PROMPTS_HINT}"
+            ) from exc
+        except Exception as exc:
+            raise PromptSetError(
+                f"benchmark prompts: hub download of {filename} from dataset {HUB_DATASET} "
+                f"failed ({type(exc).__name__}). {_PROMPTS_HINT}"
+            ) from exc
+        styles[style] = _read_json(Path(path))
+    return styles
+
+
+_PROMPTS_HINT = (
+    "Set HPS_PROMPTS (or --prompts) to a combined {style: [prompts]} JSON or a folder of "
+    "<style>.json files."
+)
+
+
+def _hub_reason(exc: Exception) -> str:
+    from huggingface_hub import constants
+
+    if constants.is_offline_mode():
+        return "offline, HF_HUB_OFFLINE=1: not in the local hub cache under HF_HOME"
+    return type(exc).__name__

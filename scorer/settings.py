@@ -174,6 +174,17 @@ class ScorerSettings(SettingsBase):
         parse_non_negative_int,
         "torch intra-op threads; 0 leaves torch's default (one per core).",
     )
+    zero_gpu_base_s: float = setting(
+        15.0,
+        parse_positive_float,
+        "ZeroGPU only: fixed seconds of GPU one scoring call asks for (the fork and the move "
+        "of the weights), on top of HPS_ZERO_GPU_PER_IMAGE_S per image of its batch.",
+    )
+    zero_gpu_per_image_s: float = setting(
+        0.05,
+        parse_non_negative_float,
+        "ZeroGPU only: seconds of GPU asked for per image of a batch.",
+    )
     max_image_pixels: int = setting(
         50_000_000,
         parse_positive_int,
@@ -181,6 +192,13 @@ class ScorerSettings(SettingsBase):
         "decompression bomb.",
     )
     data_dir: str = setting("data", str.strip, "Folder for the database, uploads and caches.")
+    hub_cache: str | None = setting(
+        None,
+        parse_optional_str,
+        "huggingface_hub cache folder for the checkpoints and the hub prompts. Unset: the "
+        "library's own (HF_HOME / HF_HUB_CACHE). When set, files preloaded into the library's "
+        "default cache (a Space's `preload_from_hub`) are still used from there.",
+    )
     prompts: str | None = setting(
         None,
         parse_optional_str,

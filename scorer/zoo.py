@@ -2,8 +2,8 @@
 
 Resolution order: an explicit path (setting ``HPS_CHECKPOINT`` or ``--checkpoint``), else a
 download of the version's file from the hub model repo through huggingface_hub, which
-honours its cache (``HF_HOME``) and offline mode (``HF_HUB_OFFLINE=1``). The LAION base
-weights are never downloaded: the HPS checkpoint holds the whole model.
+honours its cache (``HF_HOME``, or ``HPS_HUB_CACHE``) and offline mode (``HF_HUB_OFFLINE=1``).
+The LAION base weights are never downloaded: the HPS checkpoint holds the whole model.
 """
 
 from __future__ import annotations
@@ -43,7 +43,30 @@ def get_version(name: str) -> HPSVersion:
         ) from None
 
 
-def resolve_checkpoint(version: str, checkpoint: str | os.PathLike | None = None) -> Path:
+def hub_file(
+    repo_id: str, filename: str, *, repo_type: str | None = None, cache_dir: str | None = None
+) -> Path:
+    """A hub file through huggingface_hub. With ``cache_dir`` (``HPS_HUB_CACHE``, e.g. on a
+    Space's persistent storage), a copy already in the library's default cache (where a
+    Space's ``preload_from_hub`` puts files at build time) is used before any download."""
+    from huggingface_hub import constants, hf_hub_download, try_to_load_from_cache
+
+    if cache_dir is not None:
+        preloaded = try_to_load_from_cache(
+            repo_id, filename, cache_dir=constants.HF_HUB_CACHE, repo_type=repo_type
+        )
+        if isinstance(preloaded, str):
+            return Path(preloaded)
+    return Path(
+        hf_hub_download(
+            repo_id=repo_id, filename=filename, repo_type=repo_type, cache_dir=cache_dir
+        )
+    )
+
+
+def resolve_checkpoint(
+    version: str, checkpoint: str | os.PathLike | None = None, *, hub_cache: str | None = None
+) -> Path:
     """Return a local path to the checkpoint of ``version``.
 
     Raises CheckpointError naming the version, what was tried and how to provide one.
@@ -58,9 +81,7 @@ def resolve_checkpoint(version: str, checkpoint: str | os.PathLike | None = None
             )
         return path
     try:
-        from huggingface_hub import hf_hub_download
-
-        return Path(hf_hub_download(repo_id=spec.repo_id, filename=spec.filename))
+        return hub_file(spec.repo_id, spec.filename, cache_dir=hub_cache)
     except Exception as exc:  # network, offline mode, missing file, auth ...
         raise CheckpointError(
             f"HPS {version}: no checkpoint available. Tried the hub download of "

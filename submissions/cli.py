@@ -1,4 +1,4 @@
-"""``python -m submissions submit|status|worker``. Settings come from the environment
+"""``python -m submissions submit|reproduce|status|worker``. Settings come from the environment
 (``HPS_*``); flags override them. User errors: the message on stderr and exit status 2."""
 
 from __future__ import annotations
@@ -16,7 +16,9 @@ from leaderboard import models as m
 from scorer.errors import HPSError
 from scorer.settings import VERSIONS
 
+from .hub import is_hub_ref
 from .report import SubmissionRejected
+from .reproduce import queue_reproductions
 from .settings import SubmissionSettings
 from .submit import InvalidSubmission, load_benchmark_prompts, submit
 from .worker import Worker
@@ -26,8 +28,14 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m submissions", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
 
-    p = sub.add_parser("submit", help="validate a benchmark zip or folder and queue it")
-    p.add_argument("path", help="zip file or folder: <style>/<00000>.<jpg|jpeg|png|webp>")
+    p = sub.add_parser(
+        "submit", help="validate a benchmark archive, folder or hub reference and queue it"
+    )
+    p.add_argument(
+        "path",
+        help="zip/tar/tar.gz file or folder (<style>/<00000>.<jpg|jpeg|png|webp>), or a hub "
+        "reference hf://datasets/<owner>/<name>[@<revision>][/<path>] to such a folder or archive",
+    )
     p.add_argument("--model", required=True, help="model name shown on the leaderboard")
     p.add_argument("--version", choices=VERSIONS, help="HPS version (default HPS_VERSION)")
     p.add_argument("--partial", action="store_true", help="accept an incomplete submission")
@@ -37,6 +45,25 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--notes", help="free text shown with the model")
     p.add_argument("--prompts", help="benchmark prompts (default HPS_PROMPTS)")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
+
+    p = sub.add_parser(
+        "reproduce",
+        help="score the published models' benchmark images (hub dataset zhwang/HPDv2) and "
+        "link each verified result to its published row",
+    )
+    p.add_argument("--version", choices=VERSIONS, help="HPS version (default HPS_VERSION)")
+    which = p.add_mutually_exclusive_group(required=True)
+    which.add_argument(
+        "--model",
+        action="extend",
+        nargs="+",
+        help="published model names or archive abbreviations (one or more; may repeat)",
+    )
+    which.add_argument("--all", action="store_true", help="every published model of the version")
+    p.add_argument("--revision", help="dataset revision (default: its main branch)")
+    p.add_argument("--no-wait", action="store_true", help="queue only; a worker scores them")
+    p.add_argument("--prompts", help="benchmark prompts (default HPS_PROMPTS)")
+    p.add_argument("--json", action="store_true", help="print the pairs as JSON")
 
     p = sub.add_parser("status", help="one submission's progress, or the queue")
     p.add_argument("id", nargs="?", type=int)
@@ -65,8 +92,11 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _submit(store: Store, settings: SubmissionSettings, args) -> int:
-    if not Path(args.path).exists():
-        raise InvalidSubmission(f"{args.path!r} does not exist (give a zip file or a folder)")
+    if not is_hub_ref(args.path) and not Path(args.path).exists():
+        raise InvalidSubmission(
+            f"{args.path!r} does not exist (give an archive, a folder or an hf://datasets/ "
+            "reference)"
+        )
     result = submit(
         store,
         args.path,
@@ -139,6 +169,7 @@ def _status(store: Store, settings: SubmissionSettings, args) -> int:
                         "rate_per_s": progress.rate_per_s,
                         "eta_s": progress.eta_s,
                         "error": info.error,
+                        "hub_reference": info.hub_reference,
                     },
                     indent=2,
                 )
@@ -148,6 +179,8 @@ def _status(store: Store, settings: SubmissionSettings, args) -> int:
         eta = f", ETA {progress.eta_s:.0f}s" if progress.eta_s else ""
         print(f"#{info.id} {info.model} ({info.version}): {info.status}")
         print(f"  {progress.done}/{progress.total} images{rate}{eta}")
+        if info.hub_reference:
+            print(f"  from {info.hub_reference}")
         if info.partial:
             print("  partial: shown as partial, never ranked")
         if info.error:
@@ -173,6 +206,51 @@ def _status(store: Store, settings: SubmissionSettings, args) -> int:
     return 0
 
 
+def _reproduce(store: Store, settings: SubmissionSettings, args) -> int:
+    version = args.version or settings.version
+    queued = queue_reproductions(
+        store,
+        settings,
+        version=version,
+        models=None if args.all else args.model,
+        revision=args.revision,
+        prompts=load_benchmark_prompts(settings),
+    )
+    for q in queued:
+        if q.error:
+            print(f"{q.model}: refused\n{q.error}", file=sys.stderr)
+        elif not args.json:
+            state = "already submitted" if q.result.duplicate else "queued"
+            print(f"{q.model}: #{q.result.submission_id} {state} ({q.reference})")
+    ids = {q.result.submission_id for q in queued if q.result is not None}
+    if not args.no_wait:
+        worker = Worker(store, settings)  # one scorer for every model
+        while any(store.get_submission(i).status not in m.FINISHED for i in ids):
+            if not worker.run_once():
+                threading.Event().wait(settings.worker_poll_s)
+    pairs = [r for r in store.reproductions(version) if r.submission_id in ids]
+    if args.json:
+        print(json.dumps([{"model": r.model, **r.as_dict()} for r in pairs], indent=2))
+    else:
+        _print_pairs(pairs)
+    failed = any(q.error for q in queued) or any(
+        store.get_submission(i).status == m.FAILED for i in ids
+    )
+    return 1 if failed else 0
+
+
+def _print_pairs(pairs) -> None:
+    for r in pairs:
+        mark = "reproduced" if r.reproduced else "DIFFERS"
+        print(f"{r.model} ({r.version}, #{r.submission_id}): {mark}")
+        for column, diff in r.difference.items():
+            rep, ver = r.reported[column], r.verified[column]
+            if rep is None or ver is None:
+                print(f"  {column:12s} reported {rep}  verified {ver}")
+            else:
+                print(f"  {column:12s} reported {rep:7.2f}  verified {ver:7.3f}  diff {diff:+.3f}")
+
+
 def _worker(store: Store, settings: SubmissionSettings, args) -> int:
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -187,4 +265,4 @@ def _worker(store: Store, settings: SubmissionSettings, args) -> int:
     return 0
 
 
-COMMANDS = {"submit": _submit, "status": _status, "worker": _worker}
+COMMANDS = {"submit": _submit, "reproduce": _reproduce, "status": _status, "worker": _worker}

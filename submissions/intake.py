@@ -1,4 +1,5 @@
-"""Intake of a submission (zip file or folder): safe reading, layout, image checks.
+"""Intake of a submission (zip or tar archive, folder, or a folder fetched from the hub):
+safe reading, layout, image checks.
 
 :func:`intake` reads every benchmark image once: it hashes it, optionally writes it under a
 destination folder with a name built here (``<style>/<idx:05d><ext>``, never the entry's
@@ -31,8 +32,10 @@ from scorer.preprocess import FORMATS, decoding, load_and_preprocess
 from scorer.prompts import PromptSets
 from scorer.protocol import STYLES, image_stem
 
+from .hub import FetchedFolder
 from .layout import classify, describe_missing
 from .report import ValidationReport
+from .tarsafe import TarArchive, looks_like_tar
 from .zipsafe import MIB, ByteBudget, ZipEntryError, ZipLimits, inspect, read_member
 
 MAX_IMAGE_ERRORS = 50
@@ -115,6 +118,41 @@ class _FolderSource:
         pass
 
 
+class _FetchedSource:
+    """A folder fetched from the hub: listed names -> files in the hub cache. The names come
+    from the listing (checked against the limits before the download); the files are read
+    through the cache's links to its blobs, refused if larger than listed."""
+
+    def __init__(self, fetched: FetchedFolder, settings) -> None:
+        self.fetched = fetched
+        self.budget = ByteBudget(settings.max_uncompressed_mb * MIB)
+        self.names = sorted(fetched.files)
+        self.problems: list[str] = []
+
+    def size(self, name: str) -> int:
+        return self.fetched.sizes[name]
+
+    def read(self, name: str) -> bytes:
+        listed = self.fetched.sizes[name]
+        try:
+            with open(self.fetched.files[name], "rb") as fh:
+                if not stat.S_ISREG(os.fstat(fh.fileno()).st_mode):
+                    raise ZipEntryError(name, "not a regular file")
+                data = fh.read(min(listed, self.budget.left) + 1)
+        except OSError as exc:
+            reason = f"cannot be read from the hub cache ({exc.strerror})"
+            raise ZipEntryError(name, reason) from None
+        if len(data) != listed or len(data) > self.budget.left:
+            raise ZipEntryError(
+                name, f"holds {len(data):,} bytes where the hub listing gave {listed:,}"
+            )
+        self.budget.left -= len(data)
+        return data
+
+    def close(self) -> None:
+        pass
+
+
 @dataclass
 class IntakeResult:
     report: ValidationReport
@@ -122,7 +160,9 @@ class IntakeResult:
     content_hash: str | None = None
 
 
-def _open_source(path: Path, settings, report: ValidationReport):
+def _open_source(path: Path | FetchedFolder, settings, report: ValidationReport):
+    if isinstance(path, FetchedFolder):
+        return _FetchedSource(path, settings)
     if path.is_dir():
         return _FolderSource(path, settings)
     if not path.is_file():
@@ -135,6 +175,8 @@ def _open_source(path: Path, settings, report: ValidationReport):
             f"{settings.max_upload_mb:,} MiB (HPS_MAX_UPLOAD_MB)"
         )
         return None
+    if not zipfile.is_zipfile(path) and looks_like_tar(path):
+        return TarArchive(path, ZipLimits.from_settings(settings), settings.data_path / "tmp")
     try:
         return _ZipSource(path, settings)
     except (zipfile.BadZipFile, OSError, EOFError, ValueError) as exc:
@@ -143,7 +185,7 @@ def _open_source(path: Path, settings, report: ValidationReport):
 
 
 def intake(
-    path: str | os.PathLike,
+    path: str | os.PathLike | FetchedFolder,
     prompts: PromptSets,
     settings,
     *,
@@ -151,9 +193,11 @@ def intake(
     dest: Path | None = None,
 ) -> IntakeResult:
     """Validate a submission; with ``dest``, also copy its images there."""
-    path = Path(path)
+    if not isinstance(path, FetchedFolder):
+        path = Path(path)
+    label = path.label if isinstance(path, FetchedFolder) else path.name
     expected: Mapping[str, int] = {s: len(prompts.styles[s]) for s in STYLES}
-    report = ValidationReport(path.name, partial_allowed=partial, expected=dict(expected))
+    report = ValidationReport(label, partial_allowed=partial, expected=dict(expected))
     result = IntakeResult(report)
     source = _open_source(path, settings, report)
     if source is None:
@@ -229,7 +273,7 @@ def _read_images(source, images, settings, dest: Path | None, result: IntakeResu
 
 
 def validate(
-    path: str | os.PathLike, prompts: PromptSets, settings, *, partial: bool = False
+    path: str | os.PathLike | FetchedFolder, prompts: PromptSets, settings, *, partial: bool = False
 ) -> ValidationReport:
-    """The validation report of a zip file or folder; writes nothing anywhere."""
+    """The validation report of an archive or folder; writes nothing anywhere."""
     return intake(path, prompts, settings, partial=partial).report

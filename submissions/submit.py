@@ -18,6 +18,7 @@ from scorer.errors import CheckpointError, HPSError
 from scorer.prompts import PromptSets, load_prompt_sets
 from scorer.zoo import file_sha256, get_version, resolve_checkpoint
 
+from .hub import HubListing, fetch, is_hub_ref, listing_problems, resolve
 from .intake import intake
 from .report import SubmissionRejected, ValidationReport
 
@@ -47,17 +48,20 @@ def expected_checkpoint_sha256(settings, version: str) -> str:
         except CheckpointError:
             return PENDING_PREFIX + version
     spec = get_version(version)
-    try:
-        cached = try_to_load_from_cache(spec.repo_id, spec.filename)
-    except Exception:
-        cached = None
-    if isinstance(cached, str) and os.path.isfile(cached):
-        return file_sha256(cached)
+    for cache_dir in dict.fromkeys([None, settings.hub_cache]):  # preloaded, then ours
+        try:
+            cached = try_to_load_from_cache(spec.repo_id, spec.filename, cache_dir=cache_dir)
+        except Exception:
+            cached = None
+        if isinstance(cached, str) and os.path.isfile(cached):
+            return file_sha256(cached)
     return PENDING_PREFIX + version
 
 
 def load_benchmark_prompts(settings) -> PromptSets:
-    return load_prompt_sets(settings.prompts, expect_count=settings.prompt_count_check)
+    return load_prompt_sets(
+        settings.prompts, expect_count=settings.prompt_count_check, hub_cache=settings.hub_cache
+    )
 
 
 def _check_text(label: str, value: str | None, *, required: bool = False) -> str | None:
@@ -69,6 +73,17 @@ def _check_text(label: str, value: str | None, *, required: bool = False) -> str
     if len(value) > (MAX_NAME if label == "model name" else 4000):
         raise InvalidSubmission(f"{label} is too long ({len(value)} characters)")
     return value
+
+
+def fetch_reference(reference: str, settings) -> tuple[HubListing, object]:
+    """Resolve a hub reference, apply the upload limits to its listing, then download it:
+    (listing, what intake reads). Raises SubmissionRejected before any download when a
+    limit is exceeded."""
+    listing = resolve(reference, max_files=settings.max_zip_entries)
+    problems = listing_problems(listing, settings)
+    if problems:
+        raise SubmissionRejected(ValidationReport(str(listing.ref), errors=problems))
+    return listing, fetch(listing)
 
 
 def submit(
@@ -83,11 +98,15 @@ def submit(
     partial: bool = False,
     settings=None,
     prompts: PromptSets | None = None,
+    reproduction: bool = False,
 ) -> SubmitResult:
-    """Validate ``path`` (zip or folder) and queue it for scoring.
+    """Validate ``path`` (zip/tar archive, folder, or a hub reference
+    ``hf://datasets/<owner>/<name>[@<revision>][/<path>]``) and queue it for scoring.
 
     Raises SubmissionRejected (carrying the report) when it is invalid or incomplete
     without ``partial``. The images are copied to ``<data_dir>/submissions/<id>/``.
+    ``reproduction`` (``submissions.reproduce`` only): the published model ``model``'s own
+    images; the result joins that published model, as the twin of its reported row.
     """
     settings = settings or store.settings
     version = version or settings.version
@@ -97,8 +116,15 @@ def submit(
     organisation = _check_text("organisation", organisation)
     notes = _check_text("notes", notes)
     # before reading a large upload: a taken name is refused at once (and again when stored)
-    store.check_model_name(model, link=link, organisation=organisation, notes=notes)
+    if reproduction and (link or organisation):
+        raise InvalidSubmission("a reproduction cannot set the published model's link")
+    store.check_model_name(
+        model, link=link, organisation=organisation, notes=notes, reproduction=reproduction
+    )
     prompts = prompts or load_benchmark_prompts(settings)
+    listing = None
+    if is_hub_ref(path):
+        listing, path = fetch_reference(str(path), settings)
 
     root = store.data_path / "submissions"
     root.mkdir(parents=True, exist_ok=True)
@@ -130,6 +156,8 @@ def submit(
             organisation=organisation,
             notes=notes,
             place=place,
+            hub=(listing.ref.repo_id, listing.ref.path, listing.sha) if listing else None,
+            reproduction=reproduction,
         )
     finally:
         if staging.exists():

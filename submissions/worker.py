@@ -59,12 +59,15 @@ class Worker:
         scorer_factory: ScorerFactory | None = None,
         *,
         worker_id: str | None = None,
+        on_job_done: Callable[[int], None] | None = None,
     ) -> None:
         self.store = store
         self.settings = settings or store.settings
         self.scorer_factory = scorer_factory or default_scorer_factory(self.settings)
         self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self._scorers: dict[str, object] = {}  # loaded once per version, per worker
+        # called with the submission id after a job is done (the app's backup hook)
+        self.on_job_done = on_job_done
 
     def scorer(self, version: str):
         if version not in self._scorers:
@@ -168,4 +171,8 @@ class Worker:
         error = jobs.failures_summary(
             jobs.failed_images(store, claim.submission_id), info.images_total
         )
-        jobs.finish(store, claim, result, error)
+        if jobs.finish(store, claim, result, error) and self.on_job_done is not None:
+            try:
+                self.on_job_done(claim.submission_id)
+            except Exception:  # a hook never fails a finished job
+                log.exception("job #%d: on_job_done hook failed", claim.submission_id)

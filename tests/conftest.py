@@ -254,3 +254,12 @@ def store(store_settings):
 
     with Store.open(store_settings) as opened:
         yield opened
+
+
+@pytest.fixture
+def hub_cache(tmp_path, monkeypatch):
+    """An empty huggingface_hub cache laid out as the library does, with HF_HOME pointing at
+    it and HF_HUB_OFFLINE=1 (tests/hubcache.py builds datasets in it)."""
+    from tests.hubcache import use_hub_cache
+
+    return use_hub_cache(tmp_path, monkeypatch)

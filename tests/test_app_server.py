@@ -81,7 +81,7 @@ def test_submit_progress_queue_leaderboard(server, tmp_path):
     zipped = zip_folder(make_benchmark(tmp_path / "bench"), tmp_path / "bench.zip")
     report, result, job, _ = client.predict(
         handle_file(str(zipped)), None, None, None, None,
-        "Client <model>", "https://example.org/m", "", "notes", "v2.1", False,
+        "Client <model>", "https://example.org/m", "", "notes", "v2.1", False, "",
         api_name="/submit",
     )  # fmt: skip
     assert result["ok"] and job == result["submission_id"] and "accepted" in report
@@ -113,7 +113,7 @@ def test_upload_limit_is_enforced(app_settings, tmp_path):
         big.write_bytes(b"\0" * (1024 * 1024 + 10))
         with pytest.raises(ValueError, match="maximum file size of 1048576"):
             client.predict(
-                handle_file(str(big)), None, None, None, None, "m", "", "", "", "v2.1", False,
+                handle_file(str(big)), None, None, None, None, "m", "", "", "", "v2.1", False, "",
                 api_name="/submit",
             )  # fmt: skip
         # and the server refuses it too, whatever the client does

@@ -96,6 +96,14 @@ def shot(page, name: str, *, full_page: bool = True) -> None:
     page.screenshot(path=str(ARTIFACTS / f"browser-{name}-{width}.png"), full_page=full_page)
 
 
+def cell(page, element_id: str, text: str):
+    """An element of ``#element_id`` with exactly ``text`` (attached: Gradio keeps hidden
+    copies of some cells)."""
+    locator = page.locator(f"#{element_id}").get_by_text(text, exact=True).first
+    locator.wait_for(state="attached")
+    return locator
+
+
 def open_view(page, base: str, query: str = "") -> None:
     """Open a URL and wait until its view is restored (the app's own table has rows)."""
     page.goto(base + query)

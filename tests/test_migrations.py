@@ -30,20 +30,34 @@ TABLES = (
 )
 
 
-def _dump(path) -> dict[str, list[tuple]]:
-    """Every row of every data table, read with plain sqlite3 (not through our code)."""
+def _columns(path) -> dict[str, list[str]]:
     con = sqlite3.connect(path)
     try:
-        return {t: sorted(con.execute(f'SELECT * FROM "{t}"').fetchall()) for t in TABLES}
+        return {t: [c[1] for c in con.execute(f'PRAGMA table_info("{t}")')] for t in TABLES}
     finally:
         con.close()
+
+
+def _dump(path, columns: dict[str, list[str]]) -> dict[str, list[tuple]]:
+    """Every row of every data table, in the given columns (those of release 0.1.0; later
+    revisions add columns), read with plain sqlite3 (not through our code)."""
+    con = sqlite3.connect(path)
+    out = {}
+    try:
+        for t in TABLES:
+            selected = ", ".join(f'"{c}"' for c in columns[t])
+            out[t] = sorted(con.execute(f'SELECT {selected} FROM "{t}"').fetchall())
+    finally:
+        con.close()
+    return out
 
 
 def test_release_0_1_0_database_upgrades_without_losing_a_row(tmp_path):
     db = tmp_path / "data" / "leaderboard.db"
     db.parent.mkdir()
     shutil.copy(RELEASE_0_1_0_DB, db)
-    before = _dump(db)
+    old_columns = _columns(db)
+    before = _dump(db, old_columns)
     assert len(before["image_scores"]) > 0 and len(before["submissions"]) == 3
 
     settings = SubmissionSettings(data_dir=str(tmp_path / "data"))
@@ -52,14 +66,21 @@ def test_release_0_1_0_database_upgrades_without_losing_a_row(tmp_path):
         with store.engine.connect() as conn:
             assert MigrationContext.configure(conn).get_current_revision() == head_revision()
             assert not inspect(conn).has_table("schema_version")
-    after = _dump(db)
+    after = _dump(db, old_columns)
     assert after == before  # not a row lost, changed or seeded twice
+    added = {t: [c for c in cols if c not in old_columns[t]] for t, cols in _columns(db).items()}
+    assert added["submissions"] == ["hub_repo", "hub_path", "hub_revision"]  # 0005
+    con = sqlite3.connect(db)
+    assert con.execute("SELECT DISTINCT hub_repo, hub_revision FROM submissions").fetchall() == [
+        (None, None)
+    ]
+    con.close()
     names = {r.model for r in v21}
     assert {"Fixture Model A", "Fixture Model B"} <= names
     # opening again applies nothing
     with Store.open(settings):
         pass
-    assert _dump(db) == before
+    assert _dump(db, old_columns) == before
 
 
 def test_migrations_build_the_declared_schema(tmp_path):

@@ -1,13 +1,16 @@
 """The app factory and the server entry point.
 
 ``create_app(settings)`` builds the ``gr.Blocks``; nothing happens at import. ``main()`` reads
-the environment (the only place), opens the store, starts the in-process worker when
-``HPS_WORKER`` is on, and launches on ``HPS_HOST:HPS_PORT``.
+the environment (the only place, :func:`web.hosting.settings_from_env`), restores an empty
+data dir from the backup repo, opens the store, starts the in-process worker when
+``HPS_WORKER`` is on and the backup schedule when ``HPS_BACKUP_REPO`` is set, and launches on
+``HPS_HOST:HPS_PORT`` (else the host's ``GRADIO_SERVER_NAME:GRADIO_SERVER_PORT``).
 """
 
 from __future__ import annotations
 
 import logging
+import signal
 import sys
 import threading
 
@@ -15,17 +18,23 @@ import gradio as gr
 from starlette.middleware import Middleware
 
 from leaderboard import Store
+from leaderboard.backup import Backup
 from scorer.errors import HPSError
+from scorer.gpu import zero_gpu
 from scorer.pool import ScorerLoader, ScorerPool
+from scorer.zoo import VERSIONS
 from submissions import Worker
 
 from . import texts
+from .backups import BackupScheduler
 from .context import AppContext
 from .errors import user_errors
 from .first_view import FirstView, first_view_html
+from .hosting import Hosting, settings_from_env
 from .leaderboard_tab import build_leaderboard_tab
 from .model_tab import build_head_to_head_tab, build_model_tab
 from .page import CSS, HEAD
+from .reproduction_tab import build_reproduction_tab
 from .score_tab import build_compare_tab, build_score_tab, scorer_status
 from .settings import AppSettings
 from .submit_tab import build_submit_tab
@@ -48,12 +57,15 @@ def create_app(
     scorer_loader: ScorerLoader | None = None,
     store: Store | None = None,
     pool: ScorerPool | None = None,
+    hosting: Hosting | None = None,
+    backup: Backup | None = None,
 ) -> gr.Blocks:
     """Build the web app. ``store``: a ``leaderboard.Store`` (opened from ``settings`` when
-    omitted); ``scorer_loader``: settings -> HPSScorer (default: the real checkpoint loader)."""
+    omitted); ``scorer_loader``: settings -> HPSScorer (default: the real checkpoint loader);
+    ``hosting`` and ``backup``: shown in the About tab and the admin view."""
     if store is None:
         store = Store.open(settings)
-    ctx = AppContext(settings, pool or ScorerPool(settings, scorer_loader), store)
+    ctx = AppContext(settings, pool or ScorerPool(settings, scorer_loader), store, hosting, backup)
     with gr.Blocks(title=texts.TITLE, analytics_enabled=False) as demo:
         gr.Markdown(texts.HEADER, elem_classes=["hps-intro"])
         with gr.Tabs(elem_id="hps-tabs") as tabs:
@@ -67,13 +79,18 @@ def create_app(
                 score_status = build_score_tab(ctx.pool)
             with gr.Tab(texts.TAB_COMPARE, id="compare") as compare_tab:
                 compare_status = build_compare_tab(ctx.pool)
+            with gr.Tab(texts.TAB_REPRODUCTION, id="reproduction") as reproduction_tab:
+                build_reproduction_tab(ctx, demo)
             with gr.Tab(texts.TAB_SUBMIT, id="submit") as submit_tab:
                 admin_events = build_submit_tab(ctx, demo)
             with gr.Tab(texts.TAB_ABOUT, id="about") as about_tab:
+                if ctx.hosting is not None and ctx.hosting.notice:
+                    gr.Markdown(f"**{texts.BACKUP_TITLE}.** {ctx.hosting.notice}")
                 gr.Markdown(texts.ABOUT)
         for tab, tab_id in ((first, ""), (model_tab, "model"), (h2h_tab, "h2h"),
                             (score_tab, "score"), (compare_tab, "compare"),
-                            (submit_tab, "submit"), (about_tab, "about")):  # fmt: skip
+                            (reproduction_tab, "reproduction"), (submit_tab, "submit"),
+                            (about_tab, "about")):  # fmt: skip
             # before the URL's view is restored, a tab "selected" on mount must not touch it
             js = f"() => {{ if (window.hpsRestored) hpsSetParams({{tab: '{tab_id}'}}); }}"
             tab.select(None, None, None, js=js)
@@ -140,10 +157,10 @@ def launch_kwargs(settings: AppSettings, demo: gr.Blocks | None = None) -> dict:
     return kwargs
 
 
-def start_worker(ctx: AppContext) -> tuple[threading.Thread, threading.Event]:
+def start_worker(ctx: AppContext, on_job_done=None) -> tuple[threading.Thread, threading.Event]:
     """One in-process scoring worker thread; it claims one job at a time."""
     stop = threading.Event()
-    worker = Worker(ctx.store, ctx.settings, ctx.pool)
+    worker = Worker(ctx.store, ctx.settings, ctx.pool, on_job_done=on_job_done)
     thread = threading.Thread(
         target=worker.run_forever, args=(stop,), name="hps-worker", daemon=True
     )
@@ -166,23 +183,54 @@ def preload(pool: ScorerPool, version: str) -> threading.Thread:
     return thread
 
 
+def load_before_launch(pool: ScorerPool) -> None:
+    """ZeroGPU: a GPU call's process sees only the weights loaded before it started, so every
+    version is loaded now, before launch (:mod:`scorer.gpu`); a failure is shown as usual."""
+    for version in VERSIONS:
+        try:
+            pool.get(version)
+        except HPSError as exc:
+            log.warning("scorer %s not available: %s", version, exc)
+
+
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     try:
-        settings = AppSettings.from_env()
+        settings, hosting = settings_from_env()
+        backup = Backup(settings)
+        if backup.enabled:
+            backup.restore_at_start()  # before anything is written; errors shown to the admin
         store = Store.open(settings)
     except HPSError as exc:  # a bad setting, an unwritable HPS_DATA_DIR: one line, status 2
         print(f"error: {exc}", file=sys.stderr)
         raise SystemExit(2) from None
-    demo = create_app(settings, store=store)
+    if hosting.notice:
+        log.warning("%s", hosting.notice)
+    log.info("data dir %s%s", settings.data_path, " (persistent)" * hosting.persistent)
+    demo = create_app(settings, store=store, hosting=hosting, backup=backup)
     ctx = demo.hps_context
-    preload(ctx.pool, settings.version)
-    stop = None
+    stop = threading.Event()
+    on_job_done = None
+    if backup.enabled:
+        scheduler = BackupScheduler(backup, settings.backup_interval_s)
+        scheduler.start(stop)
+        on_job_done = lambda sid: scheduler.request(f"job #{sid} done")  # noqa: E731
+    if zero_gpu():
+        load_before_launch(ctx.pool)
+    else:
+        preload(ctx.pool, settings.version)
+    worker_stop = None
     if settings.worker:
-        _, stop = start_worker(ctx)
+        _, worker_stop = start_worker(ctx, on_job_done)
+    # a host stops the app with SIGTERM (a Space restarting): leave through the finally below,
+    # so the worker stops and a last backup is made
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:
         demo.launch(**launch_kwargs(settings, demo))
     finally:
-        if stop is not None:
-            stop.set()
+        stop.set()
+        if worker_stop is not None:
+            worker_stop.set()
+        if backup.enabled:
+            backup.run("shutdown")
         store.close()

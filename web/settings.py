@@ -17,8 +17,31 @@ from submissions.settings import SubmissionSettings
 @dataclass(frozen=True)
 class AppSettings(SubmissionSettings):
     worker: bool = setting(True, parse_bool, "Run one scoring worker inside the app process.")
-    host: str = setting("127.0.0.1", str.strip, "Address the web app listens on.")
-    port: int = setting(7860, parse_positive_int, "Port the web app listens on.")
+    host: str = setting(
+        "127.0.0.1",
+        str.strip,
+        "Address the web app listens on. Unset: GRADIO_SERVER_NAME (a Space sets 0.0.0.0), "
+        "else 127.0.0.1.",
+    )
+    port: int = setting(
+        7860,
+        parse_positive_int,
+        "Port the web app listens on. Unset: GRADIO_SERVER_PORT, else 7860.",
+    )
+    storage_root: str = setting(
+        "/data",
+        str.strip,
+        "Persistent storage (on a Hugging Face Space: a storage bucket mounted read-write). "
+        "On a Space (SPACE_ID set) or when set, if it is a writable folder and HPS_DATA_DIR / "
+        "HPS_HUB_CACHE are unset, the data dir is `<root>/hps` and the hub cache "
+        "`<root>/.huggingface/hub`.",
+    )
+    backup_interval_s: float = setting(
+        600.0,
+        parse_positive_float,
+        "Seconds between scheduled database backups to HPS_BACKUP_REPO (one is also made "
+        "after each finished job).",
+    )
     admin_token: str | None = setting(
         None,
         parse_optional_str,

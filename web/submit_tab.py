@@ -1,5 +1,6 @@
-"""Submit tab: zip or folder upload -> validation report at once -> a server-side scoring
-job with live progress (``gr.Timer`` polling the store); queue view; admin actions."""
+"""Submit tab: zip or folder upload, or a hub dataset reference -> validation report at once
+-> a server-side scoring job with live progress (``gr.Timer`` polling the store); queue
+view; admin actions."""
 
 from __future__ import annotations
 
@@ -54,19 +55,26 @@ def submit_upload(
     notes: str | None,
     version: str,
     partial: bool,
+    hub_ref: str | None = None,
 ) -> dict:
     """Validate and queue; returns ``{"ok", "submission_id", "status", "duplicate",
-    "report", "report_text"}``. A rejected upload is a result (its report), not an error."""
+    "report", "report_text"}``. A rejected upload is a result (its report), not an error.
+    ``hub_ref``: ``hf://datasets/...`` instead of an upload (listed, checked, fetched)."""
     has_folders = any(folders.values())
-    if not zip_file and not has_folders:
+    hub_ref = (hub_ref or "").strip()
+    given = sum(map(bool, (zip_file, has_folders, hub_ref)))
+    if not given:
         raise ConfigError(texts.NO_UPLOAD)
-    if zip_file and has_folders:
+    if given > 1:
         raise ConfigError(texts.BOTH_UPLOADS)
     staging = None
     try:
         if has_folders:
             staging = stage_folders(ctx.settings.data_path / "uploads", folders)
-        path = staging or Path(str(getattr(zip_file, "name", zip_file)))
+        if hub_ref:
+            path = hub_ref
+        else:
+            path = staging or Path(str(getattr(zip_file, "name", zip_file)))
         meta = dict(model=model, link=link, organisation=organisation, notes=notes)
         result = submit(
             ctx.store, path, **meta, version=version, partial=partial,
@@ -187,7 +195,17 @@ def build_submit_tab(ctx: AppContext, demo: gr.Blocks) -> list:
     gr.Markdown(texts.SUBMIT_INTRO.format(max_mb=ctx.settings.max_upload_mb))
     with gr.Row():
         with gr.Column():
-            zip_file = gr.File(file_types=[".zip"], label=texts.LABEL_ZIP, elem_id="submit-zip")
+            zip_file = gr.File(
+                file_types=[".zip", ".tar", ".gz", ".tgz"],
+                label=texts.LABEL_ZIP,
+                elem_id="submit-zip",
+            )
+            hub_ref = gr.Textbox(
+                label=texts.LABEL_HUB_REF,
+                placeholder=texts.PLACEHOLDER_HUB_REF,
+                max_lines=1,
+                elem_id="submit-hub-ref",
+            )
             folders = []
             for pair in (STYLES[:2], STYLES[2:]):
                 with gr.Row():
@@ -246,14 +264,15 @@ def build_submit_tab(ctx: AppContext, demo: gr.Blocks) -> list:
         admin_result = gr.Textbox(show_label=False, interactive=False, elem_id="admin-result")
         admin_queue = gr.Dataframe(label=texts.LABEL_ADMIN_QUEUE, datatype="str", interactive=False,
                                    wrap=True, visible=False, elem_id="admin-queue")  # fmt: skip
+        storage = gr.Markdown(elem_id="admin-storage")
 
     @user_errors
     def on_submit(zip_file, anime, concept_art, paintings, photo, model, link, organisation,
-                  notes, version, partial):  # fmt: skip
+                  notes, version, partial, hub_ref=""):  # fmt: skip
         folders = dict(zip(STYLES, (anime, concept_art, paintings, photo)))
         result = submit_upload(
             ctx, zip_file, folders, model=model, link=link, organisation=organisation,
-            notes=notes, version=version, partial=partial,
+            notes=notes, version=version, partial=partial, hub_ref=hub_ref,
         )  # fmt: skip
         return report_text(result), result, result["submission_id"], gr.Timer(active=result["ok"])
 
@@ -269,7 +288,7 @@ def build_submit_tab(ctx: AppContext, demo: gr.Blocks) -> list:
 
     button.click(
         on_submit,
-        [zip_file, *folders, model, link, organisation, notes, version, partial],
+        [zip_file, *folders, model, link, organisation, notes, version, partial, hub_ref],
         [report, raw, job_id, timer],
         api_name="submit",
         concurrency_id="intake",
@@ -282,7 +301,9 @@ def build_submit_tab(ctx: AppContext, demo: gr.Blocks) -> list:
     timer.tick(on_tick, job_id, [progress, queue, timer], api_visibility="private")
     refresh.click(on_tick, job_id, [progress, queue, timer], api_visibility="private")
     demo.load(user_errors(lambda: queue_frame(ctx)), None, queue, api_visibility="private")
-
+    # where data is lost, how the backups fare (web.hosting, leaderboard.backup)
+    demo.load(ctx.storage_status, None, storage, api_visibility="private")
+    refresh.click(ctx.storage_status, None, storage, api_visibility="private")
     throttle = Throttle.from_settings(ctx.settings)
 
     def run_admin(action):

@@ -22,6 +22,7 @@ from . import texts
 from .urlstate import ViewState, to_query
 
 AVERAGED = "Averaged"
+REPRODUCTION = "reproduction"
 DIGITS = 2
 
 
@@ -142,6 +143,10 @@ COLUMNS: tuple[Column, ...] = (
     Column("images", texts.COL_IMAGES, lambda r, _: str(r.n_images), lambda r: (0, -r.n_images),
            numeric=True),
     Column(
+        REPRODUCTION, texts.COL_REPRODUCTION, lambda r, _: esc(reproduction_cell(r)),
+        lambda r: (r.reproduction is None, not (r.reproduction and r.reproduction.reproduced)),
+    ),
+    Column(
         "date", texts.COL_DATE, lambda r, _: _source_cell(r),
         lambda r: (r.created_at is None, -(r.created_at.timestamp() if r.created_at else 0)),
     ),
@@ -199,6 +204,23 @@ def leaderboard_html(
         f'<table class="hps-table" id="{esc(table_id)}"><thead><tr>{head}</tr></thead>'
         f"<tbody>{''.join(body)}</tbody></table>"
     )
+
+
+def reproduction_cell(row) -> str:
+    """For a published row and its verified twin: the mark and verified − reported per style
+    and Averaged (the other side's values are on its twin's line); empty otherwise."""
+    rep = row.reproduction
+    if rep is None:
+        return ""
+    diffs = ", ".join(
+        texts.REPRO_DIFF.format(
+            column=AVERAGED if column == "averaged" else column,
+            diff="–" if diff is None else f"{diff:+.2f}",
+        )
+        for column, diff in rep.difference.items()
+    )
+    mark = texts.REPRODUCED if rep.reproduced else texts.NOT_REPRODUCED
+    return texts.REPRO_CELL.format(mark=mark, diffs=diffs)
 
 
 def leaderboard_csv(rows: Sequence) -> str:

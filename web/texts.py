@@ -25,6 +25,7 @@ TAB_SUBMIT = "Submit"
 TAB_MODEL = "Model"
 TAB_HEAD_TO_HEAD = "Head-to-head"
 TAB_ABOUT = "About"
+TAB_REPRODUCTION = "Reproduction"
 
 # --- errors -------------------------------------------------------------------------
 ERROR_TITLE = "Cannot do that"
@@ -39,8 +40,8 @@ TOO_MANY_IMAGES = (
 )
 NO_IMAGE_A = "image A is missing: upload the two images to compare"
 NO_IMAGE_B = "image B is missing: upload the two images to compare"
-NO_UPLOAD = "nothing uploaded: give a zip file or the four style folders"
-BOTH_UPLOADS = "give either a zip file or style folders, not both"
+NO_UPLOAD = "nothing uploaded: give a zip file, the four style folders or a hub reference"
+BOTH_UPLOADS = "give one of a zip file, style folders or a hub reference, not several"
 ADMIN_OFF = "admin actions are off: the server has no HPS_ADMIN_TOKEN set"
 ADMIN_DENIED = "wrong admin token"
 ADMIN_THROTTLED = "too many wrong admin tokens from this address: try again in {wait} s"
@@ -97,7 +98,8 @@ COMPARE_VERDICT = (
 LB_INTRO = (
     "Mean ± std per style, in the official protocol (chunks of 80 prompts; std of the chunk "
     "means). **reported**: numbers published by the HPS v2 authors; **verified**: images "
-    "scored here. Versions are never mixed: switch between them above the table."
+    "scored here. Versions are never mixed: switch between them above the table. "
+    "*reproduction*: a published row and its verified twin, Δ = verified − reported."
 )
 LABEL_SEARCH = "Search models"
 PLACEHOLDER_SEARCH = "part of a model name"
@@ -124,6 +126,7 @@ COL_RANK = "Rank"
 COL_MODEL = "Model"
 COL_IMAGES = "Images"
 COL_DATE = "Date"
+COL_REPRODUCTION = "Reproduction"
 RANK_CI = "{low}–{high}"
 TIED = "tied"
 NO_CI = "no interval"
@@ -143,15 +146,49 @@ FIG_NO_DATA = "No models to plot"
 AXIS_SCORE = "HPS score"
 AXIS_STYLE = "style"
 
+# --- reproduction (a published row beside its verified twin) ------------------------
+REPRODUCED = "✔ reproduced"
+NOT_REPRODUCED = "⚠ differs"
+WORST = " (most: {style} {diff:+.2f})"
+REPRO_DIFF = "{column} {diff}"
+REPRO_CELL = "{mark} · Δ {diffs}"  # Δ = verified − reported
+PAIR_CELL = "{reported} → {verified} ({diff})"
+REPRO_INTRO = (
+    "Each **reported** row (the figures published by the HPS v2 authors) beside its "
+    "**verified** twin: the authors' own benchmark images of that model, fetched from the hub "
+    "dataset `zhwang/HPDv2` and scored here. Cells read *reported → verified (difference)*."
+)
+REPRO_TABLE = "Reported and verified, per style"
+REPRO_SUMMARY = (
+    "HPS {version}: **{pairs}** of {published} published rows have a verified twin; "
+    "**{reproduced}** reproduced (every style within {within:g})."
+)
+LABEL_REPRO_PLOT = "Verified against reported"
+FIG_REPRO_TITLE = "HPS {version}: verified vs reported (on the line: reproduced exactly)"
+AXIS_REPORTED = "reported (published)"
+AXIS_VERIFIED = "verified (scored here)"
+REPRO_ADMIN_INTRO = (
+    "Fetch the published models' benchmark images from `zhwang/HPDv2` and queue them for "
+    "scoring on the chosen version (none chosen: every published model)."
+)
+LABEL_REPRO_MODELS = "Published models"
+BUTTON_REPRODUCE = "Reproduce"
+REPRO_QUEUED = "queued"
+REPRO_DUPLICATE = "already submitted (identical images): nothing scored again"
+REPRO_REFUSED = "{model}: refused: {error}"
+
 # --- submit tab ---------------------------------------------------------------------
 SUBMIT_INTRO = (
     "Submit one image per benchmark prompt: `anime/`, `concept-art/`, `paintings/`, "
     "`photo/`, each holding `00000.jpg` ... `00799.jpg` (jpg, jpeg, png or webp), named by "
     "the prompt's index. Upload them as one zip, or pick the four folders. The upload is "
     "validated at once; scoring runs on the server and keeps going if you close the page. "
-    "Upload limit: {max_mb} MiB."
+    "Upload limit: {max_mb} MiB. Large submissions: put the folder or archive (zip, tar, "
+    "tar.gz) in a hub dataset and give its reference instead of uploading."
 )
-LABEL_ZIP = "Benchmark zip"
+LABEL_HUB_REF = "Or a hub dataset reference"
+PLACEHOLDER_HUB_REF = "hf://datasets/<owner>/<name>[@<revision>][/<path to folder or archive>]"
+LABEL_ZIP = "Benchmark zip (or tar, tar.gz)"
 LABEL_FOLDER = "Folder: {style}"
 LABEL_MODEL = "Model name"
 LABEL_LINK = "Link (paper, code or model card)"
@@ -252,6 +289,23 @@ BUTTON_PREV = "◀ Previous"
 BUTTON_NEXT = "Next ▶"
 LABEL_LARGEST_FIRST = "Largest disagreements first"
 
+# --- hosting and backups -------------------------------------------------------------
+STORAGE_EPHEMERAL = (
+    "This Space has no persistent storage ({root} is not a writable folder): results are "
+    "lost on restart; attach storage or set a backup repo (HPS_BACKUP_REPO)."
+)
+STORAGE_BACKED_UP = (
+    "This Space has no persistent storage: the database (scores, submissions) is backed up "
+    "to the hub dataset {repo} and restored at start; uploaded images are lost on restart."
+)
+BACKUP_TITLE = "Storage and backups"
+BACKUP_NONE = "No backup repo set (HPS_BACKUP_REPO)."
+BACKUP_NEVER = "Backups to {repo}: none yet."
+BACKUP_OK = "Last backup to {repo}: {when} ({reason})."
+BACKUP_FAILED = "Backup to {repo} FAILED at {when}: {error}"
+BACKUP_RESTORED = "Restored at start from {repo}."
+BACKUP_RESTORE_FAILED = "Restore from {repo} at start failed: {error}"
+
 # --- about --------------------------------------------------------------------------
 ABOUT = """
 ## What is measured
@@ -278,6 +332,26 @@ L2-normalised image and prompt embeddings.
   never mixed in one table. v2.1 is the default.
 - **reported** rows are the figures published by the HPS v2 authors; **verified** rows were
   scored here from submitted images with the checkpoint whose sha256 is recorded.
+
+## Reproductions of the published rows
+The HPS v2 authors published the benchmark images of the models in their tables, one archive
+per model, in the hub dataset `zhwang/HPDv2` (`benchmark/benchmark_imgs/<abbr>.tar.gz`).
+A reproduction fetches a model's archive at a pinned commit, scores it here exactly as any
+submission, and files it under the published model's name: the verified row is the *twin* of
+the reported one. The leaderboard shows the difference (verified − reported) per style and
+Averaged, marked **reproduced** when every style is within 0.1 (`HPS_REPRODUCED_WITHIN`),
+and flagged otherwise; the
+Reproduction tab lists every pair with a plot of verified against reported.
+
+A difference does not by itself mean either number is wrong. It can come from:
+- **the images**: the published archives hold JPEGs, re-encoded from what was first scored;
+  any re-encoding moves the scores a little;
+- **the arithmetic**: the official evaluation runs fp16 on a GPU; scores move by a few
+  hundredths between fp16, bf16 and fp32 (each result records its precision);
+- **the version**: v2.0 and v2.1 are different checkpoints; a row is only compared with the
+  published table of its own version;
+- **the prompts**: the benchmark prompt lists are fixed; a row scored on other lists is
+  marked *custom prompts*, and its differences mean nothing.
 
 ## For operators
 - **Scoring unavailable**: the reason is in the server log. Provide the checkpoint with

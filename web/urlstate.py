@@ -14,7 +14,9 @@ from urllib.parse import urlencode
 from scorer.protocol import STYLES
 from scorer.settings import VERSIONS
 
-TABS: tuple[str, ...] = ("leaderboard", "score", "compare", "submit", "model", "h2h", "about")
+TABS: tuple[str, ...] = (
+    "leaderboard", "model", "h2h", "reproduction", "score", "compare", "submit", "about",
+)  # fmt: skip
 # Most characters kept of a search or a model choice from the URL.
 MAX_PARAM_CHARS = 200
 
