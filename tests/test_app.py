@@ -191,15 +191,16 @@ def test_table_columns_cells_links_and_escaping():
     rows.append(make_row("<b>x</b>", 20.0, rank=5, sid=9))
     out = tables.leaderboard_html(rows, default_version="v2.1")
     headers = re.findall(r'data-sort="([^"]+)"', out)
-    assert headers == ["rank", "model", *STYLES, "Averaged", "images", "reproduction", "date"]
+    # the reproduction column appears only when a row shown has a reported/verified pair
+    assert headers == ["rank", "model", *STYLES, "Averaged", "images", "date"]
     cells = _cells(out)
     first = cells[0]
     assert ">1</span>" in first[0] and "1–2" in first[0] and texts.TIED in first[0]
     assert 'href="?tab=model&amp;model=v%3A1"' in first[1] and ">Alpha</a>" in first[1]
     assert first[2] == "30.00 ± 0.20"  # fixed decimals, mean ± std
-    assert first[6] == "<b>30.00</b>" and first[8] == "" and first[9] == "2026-01-03"
+    assert first[6] == "<b>30.00</b>" and first[8] == "2026-01-03"
     reported = cells[1]
-    assert texts.NO_CI in reported[0] and texts.REPORTED_SOURCE in reported[9]
+    assert texts.NO_CI in reported[0] and texts.REPORTED_SOURCE in reported[8]
     assert "&lt;b&gt;x&lt;/b&gt;" in out and "<b>x</b>" not in out  # user text escaped
     assert 'class="hps-num hps-col-anime hps-wide"' in out  # styles hidden on a phone
     assert 'class="hps-num hps-col-Averaged"' in out  # Averaged kept

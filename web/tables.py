@@ -110,6 +110,7 @@ class Column:
     numeric: bool = False
     phone: bool = False  # shown on a 390 px screen
     tip: str = ""
+    optional: bool = False  # left out when no row shown has a value in it
 
 
 def _score_sort(value: float | None):
@@ -145,6 +146,7 @@ COLUMNS: tuple[Column, ...] = (
     Column(
         REPRODUCTION, texts.COL_REPRODUCTION, lambda r, _: esc(reproduction_cell(r)),
         lambda r: (r.reproduction is None, not (r.reproduction and r.reproduction.reproduced)),
+        optional=True,
     ),
     Column(
         "date", texts.COL_DATE, lambda r, _: _source_cell(r),
@@ -186,20 +188,23 @@ def leaderboard_html(
 ) -> str:
     """The table: sticky header, sortable headers, links to each model's view; ``empty``:
     the message shown in place of rows when none match."""
-    head = "".join(_th(c, sort) for c in COLUMNS)
+    rendered = [(row, {c.key: c.cell(row, default_version) for c in COLUMNS})
+                for row in sort_rows(rows, sort)]  # fmt: skip
+    columns = [c for c in COLUMNS if not c.optional or any(cells[c.key] for _, cells in rendered)]
+    head = "".join(_th(c, sort) for c in columns)
     body = []
-    for row in sort_rows(rows, sort):
+    for row, values in rendered:
         cells = []
-        for c in COLUMNS:
+        for c in columns:
             classes = ["hps-num" if c.numeric else "hps-text", f"hps-col-{c.key}"]
             if not c.phone:
                 classes.append("hps-wide")
-            cells.append(f'<td class="{" ".join(classes)}">{c.cell(row, default_version)}</td>')
+            cells.append(f'<td class="{" ".join(classes)}">{values[c.key]}</td>')
         kind = "hps-row-" + ("verified" if row.kind == KIND_VERIFIED else "reported")
         body.append(f'<tr class="{kind}">{"".join(cells)}</tr>')
     if not body:
         message = empty or texts.LB_EMPTY
-        body.append(f'<tr><td class="hps-empty" colspan="{len(COLUMNS)}">{message}</td></tr>')
+        body.append(f'<tr><td class="hps-empty" colspan="{len(columns)}">{message}</td></tr>')
     return (
         f'<table class="hps-table" id="{esc(table_id)}"><thead><tr>{head}</tr></thead>'
         f"<tbody>{''.join(body)}</tbody></table>"
