@@ -249,6 +249,47 @@ def image_to_tensor(img: Image.Image) -> torch.Tensor:
     return torch.from_numpy(arr.copy()).permute(2, 0, 1).float().div_(255.0)
 
 
+# Above this many pixels the resize runs in horizontal stripes (see resize_in_stripes).
+STRIPE_PIXELS = 4_000_000
+STRIPE_ROWS = 256
+
+
+def _resize(t: torch.Tensor, height: int, width: int) -> torch.Tensor:
+    return TF.resize(t, [height, width], interpolation=InterpolationMode.BICUBIC)
+
+
+def resize_in_stripes(img: Image.Image, cfg: PreprocessCfg = HPS_PREPROCESS) -> torch.Tensor:
+    """The official resize of a large image, bit for bit, without its full float copy.
+
+    torchvision's antialiased bicubic resize is separable and runs the horizontal pass
+    first; done here as a width-only resize of stripes of rows (each row is independent),
+    then a height-only resize of the narrow result, it gives exactly the same numbers
+    (tests/test_preprocess.py checks ``torch.equal``). Only one stripe of rows is ever
+    copied out of the decoded image, and only it is in float: a 7000x7000 image costs a
+    7000x224 float band on top of its decoded pixels, not a float copy of ~560 MiB and two
+    8-bit copies (BENCHMARKS.md).
+    """
+    rgb = to_rgb(img)
+    width, height = rgb.size
+    new_w, new_h = resized_size(width, height, cfg)
+    bands = []
+    # one float buffer for every stripe: large tensors allocated and freed in a loop leave
+    # the C allocator's heap fragmented, and the process keeps the memory
+    buffer = torch.empty(3, min(STRIPE_ROWS, height), width)
+    for top in range(0, height, STRIPE_ROWS):
+        # a crop of the PIL image, so not even the 8-bit pixels are copied whole
+        rows = rgb.crop((0, top, width, min(top + STRIPE_ROWS, height)))
+        pixels = torch.from_numpy(np.array(rows, dtype=np.uint8)).permute(2, 0, 1)
+        stripe = buffer[:, : pixels.shape[1]]
+        if not stripe.is_contiguous():
+            stripe = stripe.contiguous()
+        stripe.copy_(pixels).div_(255.0)
+        bands.append(_resize(stripe, stripe.shape[1], new_w) if new_w != width else stripe.clone())
+    del buffer
+    t = torch.cat(bands, dim=1)
+    return _resize(t, new_h, new_w) if new_h != height else t
+
+
 def preprocess_tensor(t: torch.Tensor, cfg: PreprocessCfg = HPS_PREPROCESS) -> torch.Tensor:
     """[3, H, W] float in [0, 1] -> normalised [3, size, size]."""
     if t.ndim != 3 or t.shape[0] != 3:
@@ -258,7 +299,7 @@ def preprocess_tensor(t: torch.Tensor, cfg: PreprocessCfg = HPS_PREPROCESS) -> t
     if min(new_h, new_w) < 1:
         raise ValueError(f"a {width}x{height} image would resize to {new_w}x{new_h}")
     if (new_h, new_w) != (height, width):
-        t = TF.resize(t, [new_h, new_w], interpolation=InterpolationMode.BICUBIC)
+        t = _resize(t, new_h, new_w)
     pad_h, pad_w = cfg.size - new_h, cfg.size - new_w
     if pad_h or pad_w:
         t = TF.pad(
@@ -275,6 +316,9 @@ def preprocess(
     """PIL image -> normalised [3, size, size] float32 tensor, exactly as HPS v2 evaluates.
     An image too thin to resize raises :class:`ImageError` naming ``name``."""
     check_geometry(img.size, _describe(img, name), cfg)
+    if img.width * img.height > STRIPE_PIXELS:
+        # already resized: preprocess_tensor only pads and normalises it
+        return preprocess_tensor(resize_in_stripes(img, cfg), cfg)
     return preprocess_tensor(image_to_tensor(img), cfg)
 
 

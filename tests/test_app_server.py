@@ -154,6 +154,9 @@ def test_python_app_py_serves_the_seeded_leaderboard(tmp_path):
         "HPS_WORKER": "false",
     }
     env.pop("HPS_CHECKPOINT", None)
+    temp, cache = tmp_path / "tmp", tmp_path / "gradio-cache"
+    temp.mkdir()
+    env.update(TMPDIR=str(temp), GRADIO_TEMP_DIR=str(cache))
     log = open(tmp_path / "app.log", "wb")  # noqa: SIM115 - closed below
     proc = subprocess.Popen([sys.executable, "app.py"], cwd=REPO, env=env, stdout=log, stderr=log)
     try:
@@ -171,10 +174,14 @@ def test_python_app_py_serves_the_seeded_leaderboard(tmp_path):
         rows = Client(url, verbose=False).predict("v2.1", False, False, api_name="/leaderboard")
         assert len(rows) == 22 and rows[0]["rank"] == 1
         assert (tmp_path / "data" / "leaderboard.db").is_file()
+        assert [p.name[:11] for p in temp.iterdir()] == ["hps-export-"]
     finally:
         proc.terminate()
         proc.wait(timeout=30)
         log.close()
+    # stopped by SIGTERM: its temporary folders are gone
+    assert list(temp.iterdir()) == [], (tmp_path / "app.log").read_text()[-2000:]
+    assert not cache.exists() or not any(p.is_file() for p in cache.rglob("*"))
 
 
 def test_python_app_py_refuses_a_bad_setting(tmp_path):
@@ -351,3 +358,47 @@ def test_app_py_with_an_unusable_data_dir_is_one_line(tmp_path):
     assert done.returncode == 2, done.stderr
     assert done.stderr.strip().startswith("error: HPS_DATA_DIR=")
     assert "Traceback" not in done.stderr
+
+
+def cached_files(folder) -> list:
+    return [p for p in folder.rglob("*") if p.is_file()] if folder.exists() else []
+
+
+def test_uploads_do_not_stay_on_disk(app_settings, tmp_path, monkeypatch, color_images):
+    """Submission uploads are deleted once validated (accepted or refused); other uploads
+    leave Gradio's cache after HPS_CACHE_MAX_AGE_S; the export folder goes on close."""
+    cache = tmp_path / "gradio-cache"
+    monkeypatch.setenv("GRADIO_TEMP_DIR", str(cache))
+    demo = launch(app_settings.replace(cache_max_age_s=2))
+    try:
+        client = Client(demo.local_url, verbose=False)
+        complete = zip_folder(make_benchmark(tmp_path / "full"), tmp_path / "full.zip")
+        incomplete = zip_folder(
+            make_benchmark(tmp_path / "part", missing={("photo", 1)}), tmp_path / "part.zip"
+        )
+        assert cached_files(cache) == []
+        for upload, ok in ((complete, True), (incomplete, False)):
+            _, result, _, _ = client.predict(
+                handle_file(str(upload)), None, None, None, None,
+                f"model {upload.stem}", "", "", "", "v2.1", False, api_name="/submit",
+            )  # fmt: skip
+            assert result["ok"] is ok
+            assert cached_files(cache) == []  # the zip is gone once validated
+        folder_files = [handle_file(str(p)) for p in (tmp_path / "full" / "anime").iterdir()]
+        client.predict(
+            None, folder_files, None, None, None, "folders", "", "", "", "v2.1", True,
+            api_name="/submit",
+        )  # fmt: skip
+        assert cached_files(cache) == []
+        client.predict([handle_file(str(color_images[0]))], "a cat", "v2.1", api_name="/score")
+        assert cached_files(cache) != []  # shown in the gallery: kept for a while
+        deadline = time.monotonic() + 30
+        while cached_files(cache):
+            assert time.monotonic() < deadline, cached_files(cache)
+            time.sleep(0.5)
+        export_dir = demo.hps_context.export_dir
+        assert export_dir.is_dir()
+    finally:
+        demo.close()
+        demo.hps_context.close()
+    assert not export_dir.exists()

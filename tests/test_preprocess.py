@@ -123,3 +123,16 @@ def test_no_exif_rotation(tmp_path):
     path = tmp_path / "rot.jpg"
     img.save(path, exif=exif, quality=95)
     assert load_image(path).size == (60, 30)
+
+
+@pytest.mark.parametrize("size", [(2100, 2000), (1200, 3500), (4100, 1000)], ids=str)
+def test_large_images_are_resized_in_stripes_bit_for_bit(size):
+    """Above STRIPE_PIXELS the resize runs on stripes of rows (memory bounded); the result
+    is exactly the one-shot resize of the whole float image, and the reference."""
+    from scorer.preprocess import STRIPE_PIXELS, image_to_tensor, preprocess_tensor
+
+    img = noise(*size, seed=3)
+    assert size[0] * size[1] > STRIPE_PIXELS
+    out = preprocess(img)
+    assert torch.equal(out, preprocess_tensor(image_to_tensor(img)))
+    torch.testing.assert_close(out, reference(img), atol=1e-5, rtol=1e-5)

@@ -50,6 +50,8 @@ RESTORED_JS = """() => {
   if (first) first.remove();
 }"""
 
+CACHE_SWEEP_S = 600  # most seconds between two sweeps of Gradio's file cache
+
 
 def create_app(
     settings: AppSettings,
@@ -66,7 +68,14 @@ def create_app(
     if store is None:
         store = Store.open(settings)
     ctx = AppContext(settings, pool or ScorerPool(settings, scorer_loader), store, hosting, backup)
-    with gr.Blocks(title=texts.TITLE, analytics_enabled=False) as demo:
+    age = settings.cache_max_age_s
+    with gr.Blocks(
+        title=texts.TITLE,
+        analytics_enabled=False,
+        # Gradio deletes the files this app put in its cache (uploads, downloads) once they
+        # are older than ``age``, and all of them when the server stops.
+        delete_cache=(min(age, CACHE_SWEEP_S), age),
+    ) as demo:
         gr.Markdown(texts.HEADER, elem_classes=["hps-intro"])
         with gr.Tabs(elem_id="hps-tabs") as tabs:
             with gr.Tab(texts.TAB_LEADERBOARD, id="leaderboard") as first:
@@ -193,6 +202,10 @@ def load_before_launch(pool: ScorerPool) -> None:
             log.warning("scorer %s not available: %s", version, exc)
 
 
+def _interrupt(signum, frame) -> None:
+    raise KeyboardInterrupt
+
+
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     try:
@@ -222,9 +235,10 @@ def main() -> None:
     worker_stop = None
     if settings.worker:
         _, worker_stop = start_worker(ctx, on_job_done)
-    # a host stops the app with SIGTERM (a Space restarting): leave through the finally below,
-    # so the worker stops and a last backup is made
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    # a host stops the app with SIGTERM (a Space restarting, a container stop): it ends the
+    # server like Ctrl-C, so the cleanup below runs: the worker stops, a last backup is made,
+    # the export folder goes and, through Gradio's lifespan, its file cache
+    signal.signal(signal.SIGTERM, _interrupt)
     try:
         demo.launch(**launch_kwargs(settings, demo))
     finally:
@@ -233,4 +247,5 @@ def main() -> None:
             worker_stop.set()
         if backup.enabled:
             backup.run("shutdown")
+        ctx.close()
         store.close()

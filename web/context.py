@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import atexit
+import shutil
 import tempfile
 import threading
 from dataclasses import dataclass, field
@@ -27,6 +29,14 @@ class AppContext:
     export_dir: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="hps-export-")))
     _prompts: PromptSets | None = None
     _prompts_lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def __post_init__(self) -> None:
+        # removed when the app stops (main) and, whatever ends the process, at its exit
+        atexit.register(shutil.rmtree, self.export_dir, ignore_errors=True)
+
+    def close(self) -> None:
+        """Remove this app's temporary files (the export folder)."""
+        shutil.rmtree(self.export_dir, ignore_errors=True)
 
     def prompts(self) -> PromptSets:
         """The benchmark prompt sets (HPS_PROMPTS or the hub), loaded on first use."""

@@ -14,6 +14,7 @@ from scorer.pool import ScorerPool
 from scorer.settings import VERSIONS
 
 from . import texts
+from .components import UploadedFile
 from .errors import user_errors
 
 SCORING = "scoring"  # concurrency group: live requests run one at a time
@@ -116,7 +117,7 @@ def build_score_tab(pool: ScorerPool) -> gr.Markdown:
     status = gr.Markdown()
     with gr.Row():
         with gr.Column():
-            files = gr.File(
+            files = UploadedFile(
                 file_count="multiple",
                 file_types=["image"],
                 label=texts.LABEL_IMAGES,
@@ -167,10 +168,10 @@ def build_compare_tab(pool: ScorerPool) -> gr.Markdown:
         # gr.File, not gr.Image: gr.Image decodes and re-encodes the upload, so a 16-bit PNG,
         # a CMYK JPEG or a palette PNG would be scored as Gradio re-saved it. The scorer gets
         # the uploaded bytes, as in the Score tab and the CLI.
-        image_a = gr.File(
+        image_a = UploadedFile(
             file_types=["image"], type="filepath", label=texts.LABEL_IMAGE_A, elem_id="compare-a"
         )
-        image_b = gr.File(
+        image_b = UploadedFile(
             file_types=["image"], type="filepath", label=texts.LABEL_IMAGE_B, elem_id="compare-b"
         )
     with gr.Row():

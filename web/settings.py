@@ -58,6 +58,13 @@ class AppSettings(SubmissionSettings):
         parse_positive_float,
         "Seconds over which wrong admin tokens are counted per client address.",
     )
+    cache_max_age_s: int = setting(
+        3600,
+        parse_positive_int,
+        "Seconds Gradio's file cache (uploaded images, downloads) keeps a file before it is "
+        "deleted; the cache is swept every 10 minutes or this often if sooner, and emptied "
+        "when the app stops. Submission uploads are deleted as soon as they are validated.",
+    )
     max_score_images: int = setting(
         32,
         parse_positive_int,

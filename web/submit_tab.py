@@ -12,6 +12,7 @@ from pathlib import Path
 
 import gradio as gr
 import pandas as pd
+from gradio.utils import get_upload_folder
 
 from leaderboard import models as m
 from scorer.errors import ConfigError
@@ -21,6 +22,7 @@ from submissions import SubmissionRejected, submit
 
 from . import texts
 from .admin import Throttle, admin_action, check_token, client_address, submission_id_of
+from .components import UploadedFile
 from .context import AppContext
 from .errors import user_errors
 from .urlstate import ViewState, to_query
@@ -42,6 +44,32 @@ def stage_folders(staging_root: Path, folders: dict[str, Sequence]) -> Path:
             source = Path(str(getattr(file, "name", file)))
             shutil.copyfile(source, target / source.name)
     return staging
+
+
+def _upload_path(file) -> Path:
+    return Path(str(getattr(file, "name", file)))
+
+
+def discard_uploads(paths: Sequence[Path]) -> None:
+    """Delete uploaded files (up to 2 GiB each) from Gradio's upload cache, and their
+    per-upload folders once empty. Only files inside the cache: a path that is not there is
+    not ours to delete."""
+    cache = Path(get_upload_folder()).resolve()
+    for path in paths:
+        try:
+            resolved = path.resolve()
+        except OSError:
+            continue
+        if cache not in resolved.parents:
+            continue
+        resolved.unlink(missing_ok=True)
+        parent = resolved.parent
+        while parent != cache and cache in parent.parents:
+            try:
+                parent.rmdir()  # only when empty
+            except OSError:
+                break
+            parent = parent.parent
 
 
 def submit_upload(
@@ -68,13 +96,15 @@ def submit_upload(
     if given > 1:
         raise ConfigError(texts.BOTH_UPLOADS)
     staging = None
+    uploads = [_upload_path(f) for f in ([zip_file] if zip_file else [])]
+    uploads += [_upload_path(f) for files in folders.values() for f in files or []]
     try:
         if has_folders:
             staging = stage_folders(ctx.settings.data_path / "uploads", folders)
         if hub_ref:
             path = hub_ref
         else:
-            path = staging or Path(str(getattr(zip_file, "name", zip_file)))
+            path = staging or uploads[0]
         meta = dict(model=model, link=link, organisation=organisation, notes=notes)
         result = submit(
             ctx.store, path, **meta, version=version, partial=partial,
@@ -83,8 +113,10 @@ def submit_upload(
     except SubmissionRejected as exc:
         return _report_result(exc.report, None, None, False)
     finally:
+        # accepted: intake has copied what it keeps; refused: nothing is kept
         if staging is not None:
             shutil.rmtree(staging, ignore_errors=True)
+        discard_uploads(uploads)
     return _report_result(result.report, result.submission_id, result.status, result.duplicate)
 
 
@@ -195,7 +227,7 @@ def build_submit_tab(ctx: AppContext, demo: gr.Blocks) -> list:
     gr.Markdown(texts.SUBMIT_INTRO.format(max_mb=ctx.settings.max_upload_mb))
     with gr.Row():
         with gr.Column():
-            zip_file = gr.File(
+            zip_file = UploadedFile(
                 file_types=[".zip", ".tar", ".gz", ".tgz"],
                 label=texts.LABEL_ZIP,
                 elem_id="submit-zip",
@@ -210,7 +242,7 @@ def build_submit_tab(ctx: AppContext, demo: gr.Blocks) -> list:
             for pair in (STYLES[:2], STYLES[2:]):
                 with gr.Row():
                     folders += [
-                        gr.File(
+                        UploadedFile(
                             file_count="directory",
                             label=texts.LABEL_FOLDER.format(style=s),
                             elem_id=f"submit-folder-{s}",
