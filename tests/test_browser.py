@@ -293,9 +293,10 @@ def test_score_submit_follow_and_admin_in_the_browser(app, browser, tmp_path):
     page.wait_for_function(
         "el => el.value.includes('accepted')", arg=report.element_handle(), timeout=TIMEOUT_MS
     )
-    assert page.evaluate(
+    page.wait_for_function(
         "() => { const r = document.querySelector('#submit-report').getBoundingClientRect();"
-        " return r.top < window.innerHeight && r.bottom > 0; }"
+        " return r.top < window.innerHeight && r.bottom > 0; }",
+        timeout=10_000,
     )  # where the visitor is looking
     page.locator("#hps-progress-line").get_by_text("done", exact=False).wait_for()
     total = 4 * SMALL_PROMPTS_PER_STYLE

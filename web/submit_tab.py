@@ -325,7 +325,7 @@ def build_submit_tab(ctx: AppContext, demo: gr.Blocks) -> list:
         api_name="submit",
         concurrency_id="intake",
         concurrency_limit=1,
-    )
+    ).then(None, None, None, js=SCROLL_TO_REPORT_JS)  # the upload fields change size meanwhile
     button.click(None, None, None, js=SCROLL_TO_REPORT_JS)
     job_id.change(
         lambda i: gr.Timer(active=valid_id(i) is not None), job_id, timer, api_visibility="private"
