@@ -380,13 +380,13 @@ def test_uploads_do_not_stay_on_disk(app_settings, tmp_path, monkeypatch, color_
         for upload, ok in ((complete, True), (incomplete, False)):
             _, result, _, _ = client.predict(
                 handle_file(str(upload)), None, None, None, None,
-                f"model {upload.stem}", "", "", "", "v2.1", False, api_name="/submit",
+                f"model {upload.stem}", "", "", "", "v2.1", False, "", api_name="/submit",
             )  # fmt: skip
             assert result["ok"] is ok
             assert cached_files(cache) == []  # the zip is gone once validated
         folder_files = [handle_file(str(p)) for p in (tmp_path / "full" / "anime").iterdir()]
         client.predict(
-            None, folder_files, None, None, None, "folders", "", "", "", "v2.1", True,
+            None, folder_files, None, None, None, "folders", "", "", "", "v2.1", True, "",
             api_name="/submit",
         )  # fmt: skip
         assert cached_files(cache) == []

@@ -90,15 +90,15 @@ def submit_upload(
     ``hub_ref``: ``hf://datasets/...`` instead of an upload (listed, checked, fetched)."""
     has_folders = any(folders.values())
     hub_ref = (hub_ref or "").strip()
-    given = sum(map(bool, (zip_file, has_folders, hub_ref)))
-    if not given:
-        raise ConfigError(texts.NO_UPLOAD)
-    if given > 1:
-        raise ConfigError(texts.BOTH_UPLOADS)
     staging = None
     uploads = [_upload_path(f) for f in ([zip_file] if zip_file else [])]
     uploads += [_upload_path(f) for files in folders.values() for f in files or []]
     try:
+        given = sum(map(bool, (zip_file, has_folders, hub_ref)))
+        if not given:
+            raise ConfigError(texts.NO_UPLOAD)
+        if given > 1:
+            raise ConfigError(texts.BOTH_UPLOADS)
         if has_folders:
             staging = stage_folders(ctx.settings.data_path / "uploads", folders)
         if hub_ref:
@@ -113,7 +113,7 @@ def submit_upload(
     except SubmissionRejected as exc:
         return _report_result(exc.report, None, None, False)
     finally:
-        # accepted: intake has copied what it keeps; refused: nothing is kept
+        # accepted: intake has copied what it keeps; refused or an error: nothing is kept
         if staging is not None:
             shutil.rmtree(staging, ignore_errors=True)
         discard_uploads(uploads)
