@@ -1,8 +1,14 @@
 """The leaderboard of one version: verified rows (scored here) and reported rows (the
-published tables), ranked together by Averaged; partial rows are never ranked. A reported
-row and its verified twin (same model) both carry the pair (:mod:`.reproduction`)."""
+published tables), ranked together by Averaged; partial rows are never ranked.
+
+Ranks are global within a version: filters (verified only, partial shown or not) hide rows,
+never renumber them. Verified rows carry a 95% rank interval from the bootstrap
+(:func:`leaderboard.stats.rank_intervals`); reported rows have none. A reported row and its
+verified twin (same model) both carry the pair (:mod:`.reproduction`)."""
 
 from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
 
 from sqlalchemy import Connection, select
 
@@ -17,27 +23,78 @@ from scorer.protocol import (
 from . import models as m
 from .records import DEFAULT_TOLERANCE, LeaderboardRow, aware
 from .reproduction import attach_reproductions
-from .stats import rank_rows
+from .stats import (
+    Interval,
+    RankInterval,
+    averaged_samples,
+    rank_intervals,
+    rank_rows,
+    resampled_style_means,
+    sample_intervals,
+    ties,
+)
 
 
-def build_leaderboard(
-    conn: Connection,
-    version: str,
+def all_rows(conn: Connection, version: str) -> list[dict]:
+    """Every row of the version (verified, reported, partial) as plain dicts."""
+    return verified_rows(conn, version) + reported_rows(conn, version)
+
+
+def ranking_key(rows: Sequence[dict]) -> tuple:
+    """What the ranks and rank intervals depend on: equal keys give equal intervals."""
+    return tuple((r["submission_id"], r["averaged"], r["n_images"], r["partial"]) for r in rows)
+
+
+def row_intervals(
+    rows: Sequence[dict], scores: Mapping[int, Mapping[str, Sequence[float | None]]]
+) -> tuple[list[RankInterval | None], list[dict[str, Interval] | None]]:
+    """Per row: the 95% interval of its rank and of each style mean and Averaged, for
+    verified, ranked rows with all four styles scored (``scores``: submission id ->
+    per-style image scores); None for the others.
+
+    Every model is resampled with the same seed, so a resample draws the same prompt
+    indices for all models of equal size: a paired bootstrap, as in head-to-head."""
+    values = [None if r["partial"] else r["averaged"] for r in rows]
+    resampled, means = {}, [None] * len(rows)
+    for i, r in enumerate(rows):
+        if values[i] is not None and r["submission_id"] in scores:
+            by_style = resampled_style_means(scores[r["submission_id"]])
+            if by_style is not None:
+                resampled[i] = averaged_samples(by_style)
+                means[i] = sample_intervals(by_style)
+    return rank_intervals(values, resampled), means
+
+
+def assemble(
+    rows: Sequence[dict],
+    intervals: Sequence[RankInterval | None],
+    means: Sequence[dict[str, Interval] | None] | None = None,
     *,
     include_partial: bool = False,
     verified_only: bool = False,
     tolerance: float = DEFAULT_TOLERANCE,
 ) -> list[LeaderboardRow]:
-    rows = verified_rows(conn, version)
-    reported = reported_rows(conn, version)
-    if not verified_only:
-        rows += reported
-    if not include_partial:
-        rows = [r for r in rows if not r["partial"]]
+    """Rank all rows of the version and pair reported rows with their verified twins, then
+    filter: best first, partial rows last."""
     ranks = rank_rows([None if r["partial"] else r["averaged"] for r in rows])
-    out = [LeaderboardRow(rank=rank, **r) for r, rank in zip(rows, ranks)]
-    twins = [LeaderboardRow(rank=None, **r) for r in reported] if verified_only else []
-    out = attach_reproductions(out + twins, tolerance)[: len(out)]
+    tied = ties(intervals)
+    means = means or [None] * len(rows)
+    every = [
+        LeaderboardRow(
+            rank=rank,
+            rank_low=ci.low if ci else None,
+            rank_high=ci.high if ci else None,
+            tied=is_tied,
+            mean_ci=mean_ci,
+            **r,
+        )
+        for r, rank, ci, is_tied, mean_ci in zip(rows, ranks, intervals, tied, means)
+    ]
+    out = [
+        r
+        for r in attach_reproductions(every, tolerance)
+        if (include_partial or not r.partial) and (not verified_only or r.kind == m.KIND_VERIFIED)
+    ]
     out.sort(
         key=lambda r: (
             r.rank is None,

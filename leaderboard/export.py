@@ -1,11 +1,12 @@
 """Leaderboard export as JSON or CSV, and reading an export back.
 
 JSON: a list of rows ``{"model", "version", "kind", "partial", "styles": {style: {"mean",
-"std", "n"}}, "averaged", "rank", "official_prompts", "reproduction"}``, where
-``reproduction`` is None or, for a published row and its verified twin, ``{"reported",
-"verified", "difference": {column: value}, "reproduced"}`` over the styles and "averaged".
-CSV: one line per row, columns ``<style>_mean``, ``<style>_std``, ``<style>_n`` for each
-style, plus images, link, organisation and date, then ``reported_<column>``,
+"std", "n"}}, "averaged", "rank", "rank_ci", "tied", "official_prompts", "reproduction"}``
+(``rank_ci``: the 95% bootstrap interval of a verified row's rank, ``[low, high]``, else
+null), where ``reproduction`` is None or, for a published row and its verified twin,
+``{"reported", "verified", "difference": {column: value}, "reproduced"}`` over the styles and
+"averaged". CSV: one line per row, columns ``<style>_mean``, ``<style>_std``, ``<style>_n`` for
+each style, plus images, link, organisation and date, then ``reported_<column>``,
 ``verified_<column>``, ``difference_<column>`` and ``reproduced`` (empty without a twin);
 empty cells are None. The web app's download is this CSV too.
 """

@@ -95,6 +95,14 @@ class LeaderboardRow:
     model_id: int | None = None
     # the reported row and its verified twin both carry the pair (leaderboard.reproduction)
     reproduction: Reproduction | None = None
+    # 95% bootstrap interval of the rank (verified, ranked rows only) and whether it
+    # overlaps another row's interval (statistically tied)
+    rank_low: int | None = None
+    rank_high: int | None = None
+    tied: bool = False
+    # 95% bootstrap interval of each style mean and of Averaged (key "averaged"), verified
+    # ranked rows only (objects with .low and .high)
+    mean_ci: dict | None = None
 
     def as_dict(self) -> dict:
         return {
@@ -105,6 +113,8 @@ class LeaderboardRow:
             "styles": {s: (st.as_dict() if st else None) for s, st in self.styles.items()},
             "averaged": self.averaged,
             "rank": self.rank,
+            "rank_ci": None if self.rank_low is None else [self.rank_low, self.rank_high],
+            "tied": self.tied,
             "official_prompts": self.official_prompts,
             "reproduction": self.reproduction.as_dict() if self.reproduction else None,
         }

@@ -2,13 +2,16 @@
 
 Build one with :meth:`Store.open` (creates/migrates the schema, seeds the published tables
 once). Job claiming and per-batch writes live in ``submissions.jobs``; they use this store's
-engines. Nothing is cached in memory: the database is the state.
+engines. The database is the state; the one thing kept in memory is each version's rank
+intervals (a bootstrap over every verified model's images), keyed by the rows they derive
+from, so a job that finishes, a hide or a delete gives a new key and a fresh computation.
 """
 
 from __future__ import annotations
 
 import json
 import shutil
+import threading
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from pathlib import Path
@@ -21,7 +24,7 @@ from scorer.protocol import PROMPTS_PER_STYLE, STYLES
 from scorer.zoo import get_version
 
 from . import models as m
-from .board import build_leaderboard
+from .board import all_rows, assemble, ranking_key, row_intervals
 from .db import make_engine, migrate, writer
 from .identity import ModelNameTaken, check_link, model_key
 from .models import utcnow
@@ -43,6 +46,8 @@ class Store:
         self.engine = engine
         self.writer = writer(engine)
         self.settings = settings
+        self._rank_cache: dict[str, tuple[tuple, tuple[list, list]]] = {}
+        self._rank_lock = threading.Lock()
 
     @classmethod
     def open(cls, settings: StoreSettings) -> Store:
@@ -75,13 +80,27 @@ class Store:
         reported rows are ranked together by Averaged."""
         get_version(version)  # an unknown version is a user error that lists the known ones
         with self.engine.connect() as conn:
-            return build_leaderboard(
-                conn,
-                version,
-                include_partial=include_partial,
-                verified_only=verified_only,
-                tolerance=self.settings.reproduced_within,
-            )
+            rows = all_rows(conn, version)
+        intervals, means = self._intervals(version, rows)
+        return assemble(
+            rows, intervals, means, include_partial=include_partial, verified_only=verified_only,
+            tolerance=self.settings.reproduced_within,
+        )  # fmt: skip
+
+    def _intervals(self, version: str, rows: list[dict]) -> tuple[list, list]:
+        key = ranking_key(rows)
+        with self._rank_lock:
+            cached = self._rank_cache.get(version)
+            if cached is not None and cached[0] == key:
+                return cached[1]
+            scores = {
+                r["submission_id"]: self.image_scores(r["submission_id"])
+                for r in rows
+                if r["submission_id"] is not None and not r["partial"]
+            }
+            intervals = row_intervals(rows, scores)
+            self._rank_cache[version] = (key, intervals)  # one entry per version
+            return intervals
 
     def reproductions(self, version: str) -> list[Reproduction]:
         """The published rows of one version that have a verified twin, with their

@@ -7,6 +7,13 @@
   **images** (per-image scores, with replacement), not the ten chunk means: ten values give a
   coarse, unstable interval, and with every chunk full the mean of chunk means equals the
   mean of the images, so resampling images estimates the uncertainty of the same number.
+* :func:`resampled_style_means` and :func:`rank_intervals`: a 95% interval of each verified
+  row's rank, as LMArena shows it. Each resample redraws every verified model's images
+  (within each style, as :func:`bootstrap_ci` does) and ranks all rows of the version on the
+  resampled Averaged; reported rows keep their published value (no images to resample).
+  The interval is the spread of a row's rank over the resamples. :func:`ties` marks rows
+  whose intervals overlap: their order is not settled by the data. The same resamples give
+  the 95% interval of each style mean and of Averaged (:func:`sample_intervals`).
 * :func:`head_to_head`: two models on the same prompts: per style and overall, win rate
   (ties count half) with its bootstrap 95% CI, mean difference a - b, and a paired bootstrap
   95% CI of that difference (both from the same resamples)
@@ -27,6 +34,7 @@ import numpy as np
 from scorer.protocol import CHUNK, STYLES, StyleStats, averaged, style_stats
 
 N_RESAMPLES = 2000
+AVERAGED_KEY = "averaged"
 
 
 @dataclass(frozen=True)
@@ -79,6 +87,103 @@ def _percentiles(samples: np.ndarray, level: float) -> Interval:
     tail = (1.0 - level) / 2.0 * 100.0
     low, high = np.percentile(samples, [tail, 100.0 - tail])
     return Interval(float(low), float(high))
+
+
+def resampled_style_means(
+    scores: Mapping[str, Sequence[float | None]],
+    *,
+    n_resamples: int = N_RESAMPLES,
+    seed: int = 0,
+) -> dict[str, np.ndarray] | None:
+    """Each style's mean in ``n_resamples`` bootstrap resamples of its images; None unless
+    every style has a score."""
+    rng = np.random.default_rng(seed)
+    out = {}
+    for style in STYLES:
+        data = np.array([v for v in scores.get(style, []) if v is not None], dtype=np.float64)
+        if data.size == 0:
+            return None
+        idx = rng.integers(0, data.size, size=(n_resamples, data.size))
+        out[style] = data[idx].mean(axis=1)
+    return out
+
+
+def resampled_averaged(
+    scores: Mapping[str, Sequence[float | None]],
+    *,
+    n_resamples: int = N_RESAMPLES,
+    seed: int = 0,
+) -> np.ndarray | None:
+    """Averaged (mean of the four style means) in each bootstrap resample; None unless
+    every style has a score."""
+    by_style = resampled_style_means(scores, n_resamples=n_resamples, seed=seed)
+    return None if by_style is None else averaged_samples(by_style)
+
+
+def averaged_samples(by_style: Mapping[str, np.ndarray]) -> np.ndarray:
+    return np.mean(np.stack([by_style[s] for s in STYLES]), axis=0)
+
+
+def sample_intervals(
+    by_style: Mapping[str, np.ndarray], *, level: float = 0.95
+) -> dict[str, Interval]:
+    """Percentile interval of each style mean and of Averaged (key ``"averaged"``) from the
+    same resamples (:func:`resampled_style_means`)."""
+    out = {style: _percentiles(samples, level) for style, samples in by_style.items()}
+    out[AVERAGED_KEY] = _percentiles(averaged_samples(by_style), level)
+    return out
+
+
+@dataclass(frozen=True)
+class RankInterval:
+    low: int  # best rank in the interval (1 = first)
+    high: int
+
+
+def rank_intervals(
+    values: Sequence[float | None],
+    resampled: Mapping[int, np.ndarray],
+    *,
+    level: float = 0.95,
+) -> list[RankInterval | None]:
+    """Interval of the competition rank of each value over the resamples.
+
+    ``values``: the point Averaged of every row (None: unranked, left out);
+    ``resampled``: row position -> Averaged in each resample (all the same length); rows
+    without an entry keep their point value in every resample. Rows without resamples get
+    None: they have no interval of their own.
+    """
+    ranked = [i for i, v in enumerate(values) if v is not None]
+    out: list[RankInterval | None] = [None] * len(values)
+    samples = {i: s for i, s in resampled.items() if i in ranked}
+    if not samples:
+        return out
+    n_res = len(next(iter(samples.values())))
+    matrix = np.empty((len(ranked), n_res), dtype=np.float64)
+    for row, i in enumerate(ranked):
+        matrix[row] = samples[i] if i in samples else values[i]
+    # rank in a resample = 1 + how many rows score strictly higher in it (ties share a rank)
+    ranks = 1 + (matrix[None, :, :] > matrix[:, None, :]).sum(axis=1)
+    tail = (1.0 - level) / 2.0
+    for row, i in enumerate(ranked):
+        if i in samples:
+            low, high = np.quantile(ranks[row], [tail, 1.0 - tail], method="inverted_cdf")
+            out[i] = RankInterval(int(low), int(high))
+    return out
+
+
+def ties(intervals: Sequence[RankInterval | None]) -> list[bool]:
+    """True for each interval that overlaps another one (None never overlaps)."""
+    out = []
+    for i, a in enumerate(intervals):
+        out.append(
+            a is not None
+            and any(
+                b is not None and j != i and a.low <= b.high and b.low <= a.high
+                for j, b in enumerate(intervals)
+            )
+        )
+    return out
 
 
 @dataclass(frozen=True)

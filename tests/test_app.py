@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import html
 import io
 import math
+import re
 from datetime import UTC, datetime
 
 import gradio as gr
 import pytest
 
 from leaderboard.records import LeaderboardRow
+from leaderboard.stats import Interval
 from scorer.errors import CheckpointError, ConfigError, ImageError
 from scorer.model import load_scorer_from_settings
 from scorer.pool import ScorerPool
@@ -106,8 +109,9 @@ def test_pool_without_checkpoint_says_why_and_how(tmp_path):
     with pytest.raises(CheckpointError):
         pool.get("v2.1")
     status = scorer_status(pool, "v2.1")
-    assert "not available" in status and "missing.pt" in status
-    assert "HPS\\_CHECKPOINT" in status or "HPS_CHECKPOINT" in status
+    assert "not available" in status and "About tab" in status
+    # a visitor reads no environment variables; the operator's hint is in About
+    assert "HPS_" not in status.replace("\\_", "_") and "HPS_CHECKPOINT=" in texts.ABOUT
     with pytest.raises(gr.Error) as info:  # and the Score button says the same
         user_errors(score_images)(pool, ["a.png"], "a cat", "v2.1")
     assert "missing.pt" in info.value.message
@@ -176,17 +180,44 @@ def test_sort_orders():
     )
 
 
-def test_frame_has_chosen_columns_and_plain_text_cells():
-    frame, types = tables.leaderboard_frame(ROWS, ["model", "anime", "kind", "rank"])
-    assert list(frame.columns) == ["rank", "model", "anime", "kind"]
-    assert types == ["number", "str", "str", "str"]
-    first = frame.iloc[0]
-    assert first["anime"] == "30.00 ± 0.20"
-    assert first["kind"] == texts.BADGE["verified"]
+def _cells(html_text: str) -> list[list[str]]:
+    """The table's body rows as lists of cell HTML."""
+    body = html_text.split("<tbody>", 1)[1]
+    return [re.findall(r"<td[^>]*>(.*?)</td>", row) for row in body.split("</tr>")[:-1]]
+
+
+def test_table_columns_cells_links_and_escaping():
+    rows = [dataclasses.replace(ROWS[0], rank_low=1, rank_high=2, tied=True), *ROWS[1:]]
+    rows.append(make_row("<b>x</b>", 20.0, rank=5, sid=9))
+    out = tables.leaderboard_html(rows, default_version="v2.1")
+    headers = re.findall(r'data-sort="([^"]+)"', out)
+    # the reproduction column appears only when a row shown has a reported/verified pair
+    assert headers == ["rank", "model", *STYLES, "Averaged", "images", "date"]
+    cells = _cells(out)
+    first = cells[0]
+    assert ">1</span>" in first[0] and "1–2" in first[0] and texts.TIED in first[0]
+    assert 'href="?tab=model&amp;model=v%3A1"' in first[1] and ">Alpha</a>" in first[1]
+    assert first[2] == "30.00 ± 0.20"  # fixed decimals, mean ± std
+    assert first[6] == "<b>30.00</b>" and first[8] == "2026-01-03"
+    reported = cells[1]
+    assert texts.NO_CI in reported[0] and texts.REPORTED_SOURCE in reported[8]
+    assert "&lt;b&gt;x&lt;/b&gt;" in out and "<b>x</b>" not in out  # user text escaped
+    assert 'class="hps-num hps-col-anime hps-wide"' in out  # styles hidden on a phone
+    assert 'class="hps-num hps-col-Averaged"' in out  # Averaged kept
     custom = dataclasses.replace(ROWS[0], official_prompts=False)
-    assert tables.display_cells(custom)["kind"] == texts.BADGE["verified"] + " · custom prompts"
-    assert frame.iloc[3]["model"] == "=HYPERLINK(1)" + texts.PARTIAL_MARK
+    assert texts.CUSTOM_PROMPTS_BADGE in tables.leaderboard_html([custom], default_version="v2.1")
     assert tables.mean_std(StyleStats(28.1234, None, 800)) == "28.12"
+
+
+def test_table_sorted_by_a_header_and_empty_state():
+    out = tables.leaderboard_html(ROWS, sort="model", default_version="v2.1")
+    assert 'aria-sort="descending"><button type="button" class="hps-sort" data-sort="model"' in out
+    names = re.findall(r'class="hps-model"[^>]*>([^<]+)</a>', out)
+    assert names == [html.escape(r.model) for r in sorted(ROWS, key=lambda r: r.model.casefold())]
+    ranks = re.findall(r'<span class="hps-rank">(\d+)</span>', out)
+    assert ranks == ["1", "2", "3"]  # a sort never renumbers: Alpha keeps #1 wherever it is
+    empty = tables.leaderboard_html([], default_version="v2.1", empty="No model matches x")
+    assert 'class="hps-empty"' in empty and "No model matches x" in empty
 
 
 def test_csv_has_numbers_per_style_and_defuses_formulas():
@@ -205,26 +236,49 @@ def test_md_escape_neutralises_markup():
 
 
 # --- figures ------------------------------------------------------------------------
-def test_style_bars_one_group_per_model_with_std_error_bars():
-    fig = figures.style_bars(ROWS[:3], "v2.1")
-    assert [t.name for t in fig.data] == ["Alpha", "beta-XL", "Gamma"]
-    assert list(fig.data[0].x) == list(STYLES)
-    assert list(fig.data[0].error_y.array) == pytest.approx([ROWS[0].styles[s].std for s in STYLES])
-    assert fig.layout.barmode == "group"
+def test_dot_plot_ranked_models_intervals_and_kinds():
+    intervals = {1: {s: Interval(29.5, 30.5) for s in figures.SERIES}}
+    fig = figures.dot_plot(ROWS, "v2.1", intervals)
+    labels = [(a.text, a.y) for a in fig.layout.annotations]
+    assert [t for t, _ in labels] == ["#1 Alpha ✔", "#2 beta-XL", "#3 Gamma ✔"]
+    assert [y for _, y in labels] == sorted(y for _, y in labels)
+    assert fig.layout.yaxis.range[0] > fig.layout.yaxis.range[1]  # reversed: rank 1 on top
+    names = {t.name for t in fig.data}
+    assert names == {
+        *figures.SERIES,
+        texts.FIG_DOTS_LEGEND_VERIFIED,
+        texts.FIG_DOTS_LEGEND_REPORTED,
+    }
+    averaged = [t for t in fig.data if t.name == "Averaged"]
+    filled = next(t for t in averaged if not t.marker.symbol.endswith("-open"))
+    opened = next(t for t in averaged if t.marker.symbol.endswith("-open"))
+    assert list(filled.x) == [30.0, 28.0] and list(opened.x) == [29.0]  # verified vs reported
+    assert list(filled.error_x.arrayminus) == pytest.approx([0.5, 0.0])  # Gamma: none given
+    assert list(filled.error_x.array) == pytest.approx([0.5, 0.0])
+    assert not opened.error_x.visible
+    assert fig.layout.xaxis.range is None  # no cut axis: Plotly fits the dots
 
 
 def test_figures_escape_names_and_handle_no_data():
     row = make_row("<b>evil</b>", 25.0, rank=1)
-    assert figures.style_bars([row], "v2.0").data[0].name == "&lt;b&gt;evil&lt;/b&gt;"
-    empty = figures.style_bars([], "v2.0")
+    label = figures.dot_plot([row], "v2.0", {}).layout.annotations[0].text
+    assert "&lt;b&gt;evil&lt;/b&gt;" in label
+    empty = figures.dot_plot([], "v2.0", {})
     assert not empty.data and empty.layout.annotations[0].text == texts.FIG_NO_DATA
 
 
-def test_distribution_one_box_per_model_with_every_scored_image():
+def test_distribution_one_box_per_model_from_its_scored_images():
     scores = {"m1": {s: [1.0, 2.0, None] for s in STYLES}, "m2": {"photo": [3.0]}}
     fig = figures.score_distributions(scores, "v2.1")
     assert [t.name for t in fig.data] == ["m1", "m2"]
-    assert len(fig.data[0].y) == 8 and list(fig.data[1].x) == ["photo"]
+    assert list(fig.data[0].x) == list(STYLES) and list(fig.data[1].x) == ["photo"]
+    assert list(fig.data[0].median) == [1.5] * 4 and list(fig.data[0].mean) == [1.5] * 4
+    assert list(fig.data[1].q1) == [3.0]
+    values = [1.0, 2.0, 3.0, 4.0, 100.0]  # 100 lies beyond the upper fence
+    stats = figures.box_stats(values)
+    assert (stats["q1"], stats["median"], stats["q3"]) == (2.0, 3.0, 4.0)
+    assert stats["upperfence"] == 4.0 and stats["lowerfence"] == 1.0 and stats["mean"] == 22.0
+    assert fig.layout.legend.y > 1  # above the plot, clear of the axis titles
 
 
 def test_model_link_is_nofollow_noopener_and_only_http():

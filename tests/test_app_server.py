@@ -24,7 +24,7 @@ def free_port() -> int:
 
 def launch(settings):
     demo = create_app(settings)
-    kwargs = launch_kwargs(settings.replace(port=free_port()))
+    kwargs = launch_kwargs(settings.replace(port=free_port()), demo)
     demo.launch(prevent_thread_lock=True, quiet=True, **kwargs)
     return demo
 
@@ -93,7 +93,13 @@ def test_submit_progress_queue_leaderboard(server, tmp_path):
     [queued] = client.predict(True, api_name="/queue")
     assert queued["id"] == job and queued["model"] == "Client <model>"
     rows = client.predict("v2.1", False, True, api_name="/leaderboard")
-    assert [(r["model"], r["kind"], r["rank"]) for r in rows] == [("Client <model>", "verified", 1)]
+    every = client.predict("v2.1", False, False, api_name="/leaderboard")
+    rank = next(r["rank"] for r in every if r["kind"] == "verified")
+    # ranks are global in a version: "verified only" hides rows, never renumbers them
+    assert [(r["model"], r["kind"], r["rank"]) for r in rows] == [
+        ("Client <model>", "verified", rank)
+    ]
+    assert rows[0]["rank_ci"][0] <= rank <= rows[0]["rank_ci"][1]
     assert set(rows[0]["styles"]) == {"anime", "concept-art", "paintings", "photo"}
     published = client.predict("v2.0", False, False, api_name="/leaderboard")
     assert len(published) == 22 and {r["version"] for r in published} == {"v2.0"}

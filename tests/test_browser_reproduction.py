@@ -15,7 +15,15 @@ from submissions.reproduce import archive_map, queue_reproductions
 from tests.conftest import make_benchmark
 from tests.hubcache import folder_files, tar_bytes
 from tests.test_app_server import launch
-from tests.test_browser import CHROMIUM, CHROMIUM_ARGS, TIMEOUT_MS, cell, pytestmark, shot
+from tests.test_browser import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    TIMEOUT_MS,
+    cell,
+    open_view,
+    pytestmark,
+    shot,
+)
 from web import texts
 
 __all__ = ["pytestmark"]
@@ -56,18 +64,15 @@ def test_reported_and_verified_pair_in_the_browser(page, reproduced_app):
     avg_diff = f"Averaged {verified.averaged - published['averaged']:+.2f}"
 
     # the leaderboard: both GLIDE rows carry the mark and verified - reported
-    page.goto(url)
-    cell(page, "leaderboard-table", "SDXL Refiner 0.9")
-    search = page.get_by_label(texts.LABEL_SEARCH)
-    search.fill("GLIDE")
-    search.press("Enter")
-    cell(page, "leaderboard-table", texts.BADGE["verified"] + texts.CUSTOM_PROMPTS_MARK)
-    marks = page.locator("#leaderboard-table").get_by_text(avg_diff, exact=False)
-    marks.first.wait_for(state="attached")  # Gradio keeps hidden copies of cells
+    open_view(page, url, "?q=GLIDE")  # a shared link to the search
+    verified_row = page.locator("#hps-lb tr.hps-row-verified")
+    assert texts.CUSTOM_PROMPTS_BADGE in verified_row.inner_text()
+    marks = page.locator("#hps-lb td.hps-col-reproduction").get_by_text(avg_diff, exact=False)
+    marks.first.wait_for(state="attached")
     texts_found = [t for t in marks.all_text_contents() if t.strip()]
-    assert texts_found and all(t.startswith(texts.NOT_REPRODUCED) for t in texts_found)
-    models = page.locator("#leaderboard-table").get_by_text("GLIDE", exact=True)
-    assert models.count() >= 2  # the reported row and its verified twin
+    assert len(texts_found) == 2 and all(t.startswith(texts.NOT_REPRODUCED) for t in texts_found)
+    models = page.locator("#hps-lb").get_by_role("link", name="GLIDE", exact=True)
+    assert models.count() == 2  # the reported row and its verified twin
     shot(page, "leaderboard-reproduction")
 
     # the Reproduction view: the pair with per-style reported -> verified (difference)

@@ -12,19 +12,12 @@ from scorer.prompts import load_prompt_sets
 from submissions import Worker, submit
 from tests.conftest import build_benchmark
 
-# The row keys, plus whether the row was scored on the official prompt lists and
-# the reported/verified pair of a published model with a verified twin.
+# The row keys, plus whether the row was scored on the official prompt lists, the
+# rank interval, and the reported/verified pair of a published model with a verified twin.
 KEYS = {
-    "model",
-    "version",
-    "kind",
-    "partial",
-    "styles",
-    "averaged",
-    "rank",
-    "official_prompts",
-    "reproduction",
-}
+    "model", "version", "kind", "partial", "styles", "averaged", "rank", "rank_ci", "tied",
+    "official_prompts", "reproduction",
+}  # fmt: skip
 
 
 @pytest.fixture

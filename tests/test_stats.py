@@ -7,7 +7,17 @@ import math
 import numpy as np
 import pytest
 
-from leaderboard.stats import bootstrap_ci, head_to_head, official_stats, rank_rows
+from leaderboard.stats import (
+    RankInterval,
+    bootstrap_ci,
+    head_to_head,
+    official_stats,
+    rank_intervals,
+    rank_rows,
+    resampled_averaged,
+    ties,
+)
+from scorer.protocol import STYLES
 
 
 def test_official_stats_chunks_of_80():
@@ -114,3 +124,34 @@ def test_head_to_head_pairs_only_shared_prompts():
     b = {"anime": [0.0, 5.0, None]}
     h = head_to_head(a, b)
     assert h.styles["anime"].n == 1 and h.styles["anime"].mean_diff == pytest.approx(1.0)
+
+
+def test_resampled_averaged_is_the_mean_of_style_means_per_resample():
+    constant = {s: [float(k)] * 5 for k, s in enumerate(STYLES)}
+    samples = resampled_averaged(constant, n_resamples=50)
+    assert samples.shape == (50,) and samples == pytest.approx([1.5] * 50)  # (0+1+2+3)/4
+    spread = {s: [20.0, 30.0] for s in STYLES}
+    samples = resampled_averaged(spread, n_resamples=4000)
+    assert samples.min() >= 20.0 and samples.max() <= 30.0 and samples.std() > 0
+    assert samples.mean() == pytest.approx(25.0, abs=0.2)
+    assert resampled_averaged({"anime": [1.0]}) is None  # not every style scored
+
+
+def test_rank_intervals_by_hand():
+    # three rows; row 0 dips below row 1 in one resample of four, row 2 has no resamples
+    values = [3.0, 2.0, 1.0, None]
+    resampled = {0: np.array([3.0, 3.0, 1.5, 3.0]), 1: np.array([2.0, 2.0, 2.0, 2.0])}
+    out = rank_intervals(values, resampled, level=0.4)
+    # ranks of row 0: [1, 1, 2, 1] -> 30th..70th percentile 1..1; row 1: [2, 2, 1, 2] -> 2..2
+    assert out[0] == RankInterval(1, 1) and out[1] == RankInterval(2, 2)
+    assert out[2] is None and out[3] is None  # no resamples; unranked
+    wide = rank_intervals(values, resampled, level=0.95)
+    assert wide[0] == RankInterval(1, 2) and wide[1] == RankInterval(1, 2)
+    assert ties(wide) == [True, True, False, False]
+    assert ties([RankInterval(1, 1), RankInterval(2, 3), None]) == [False, False, False]
+
+
+def test_rank_intervals_share_ranks_on_equal_values():
+    values = [2.0, 2.0, 1.0]
+    out = rank_intervals(values, {0: np.array([2.0]), 1: np.array([2.0]), 2: np.array([1.0])})
+    assert out == [RankInterval(1, 1), RankInterval(1, 1), RankInterval(3, 3)]

@@ -15,6 +15,7 @@ import sys
 import threading
 
 import gradio as gr
+from starlette.middleware import Middleware
 
 from leaderboard import Store
 from leaderboard.backup import Backup
@@ -27,21 +28,29 @@ from submissions import Worker
 from . import texts
 from .backups import BackupScheduler
 from .context import AppContext
+from .errors import user_errors
+from .first_view import FirstView, first_view_html
 from .hosting import Hosting, settings_from_env
 from .leaderboard_tab import build_leaderboard_tab
 from .model_tab import build_head_to_head_tab, build_model_tab
+from .page import CSS, HEAD
 from .reproduction_tab import build_reproduction_tab
 from .score_tab import build_compare_tab, build_score_tab, scorer_status
 from .settings import AppSettings
 from .submit_tab import build_submit_tab
+from .tables import SORT_KEYS
+from .urlstate import parse_query
 
 log = logging.getLogger(__name__)
 
-CACHE_SWEEP_S = 600  # most seconds between two sweeps of Gradio's file cache
+# The URL's view is on screen: tab clicks may now write the URL; the first view has served.
+RESTORED_JS = """() => {
+  window.hpsRestored = true;
+  const first = document.getElementById('hps-first-view');
+  if (first) first.remove();
+}"""
 
-CSS = """
-#leaderboard-table td { white-space: nowrap; }
-"""
+CACHE_SWEEP_S = 600  # most seconds between two sweeps of Gradio's file cache
 
 
 def create_app(
@@ -67,26 +76,56 @@ def create_app(
         # are older than ``age``, and all of them when the server stops.
         delete_cache=(min(age, CACHE_SWEEP_S), age),
     ) as demo:
-        gr.Markdown(texts.HEADER)
-        with gr.Tabs():
-            with gr.Tab(texts.TAB_LEADERBOARD, id="leaderboard"):
-                build_leaderboard_tab(ctx, demo)
-            with gr.Tab(texts.TAB_SCORE, id="score"):
+        gr.Markdown(texts.HEADER, elem_classes=["hps-intro"])
+        with gr.Tabs(elem_id="hps-tabs") as tabs:
+            with gr.Tab(texts.TAB_LEADERBOARD, id="leaderboard") as first:
+                board = build_leaderboard_tab(ctx, demo)
+            with gr.Tab(texts.TAB_MODEL, id="model") as model_tab:
+                model = build_model_tab(ctx, demo)
+            with gr.Tab(texts.TAB_HEAD_TO_HEAD, id="h2h") as h2h_tab:
+                h2h = build_head_to_head_tab(ctx, demo)
+            with gr.Tab(texts.TAB_SCORE, id="score") as score_tab:
                 score_status = build_score_tab(ctx.pool)
-            with gr.Tab(texts.TAB_COMPARE, id="compare"):
+            with gr.Tab(texts.TAB_COMPARE, id="compare") as compare_tab:
                 compare_status = build_compare_tab(ctx.pool)
-            with gr.Tab(texts.TAB_SUBMIT, id="submit"):
-                build_submit_tab(ctx, demo)
-            with gr.Tab(texts.TAB_MODEL, id="model"):
-                build_model_tab(ctx, demo)
-            with gr.Tab(texts.TAB_HEAD_TO_HEAD, id="h2h"):
-                build_head_to_head_tab(ctx, demo)
-            with gr.Tab(texts.TAB_REPRODUCTION, id="reproduction"):
+            with gr.Tab(texts.TAB_REPRODUCTION, id="reproduction") as reproduction_tab:
                 build_reproduction_tab(ctx, demo)
-            with gr.Tab(texts.TAB_ABOUT, id="about"):
+            with gr.Tab(texts.TAB_SUBMIT, id="submit") as submit_tab:
+                admin_events = build_submit_tab(ctx, demo)
+            with gr.Tab(texts.TAB_ABOUT, id="about") as about_tab:
                 if ctx.hosting is not None and ctx.hosting.notice:
                     gr.Markdown(f"**{texts.BACKUP_TITLE}.** {ctx.hosting.notice}")
                 gr.Markdown(texts.ABOUT)
+        for tab, tab_id in ((first, ""), (model_tab, "model"), (h2h_tab, "h2h"),
+                            (score_tab, "score"), (compare_tab, "compare"),
+                            (reproduction_tab, "reproduction"), (submit_tab, "submit"),
+                            (about_tab, "about")):  # fmt: skip
+            # before the URL's view is restored, a tab "selected" on mount must not touch it
+            js = f"() => {{ if (window.hpsRestored) hpsSetParams({{tab: '{tab_id}'}}); }}"
+            tab.select(None, None, None, js=js)
+
+        def restore(request: gr.Request):
+            """The view the URL asks for, table included: one response, no figures."""
+            state = parse_query(
+                dict(request.query_params), default_version=settings.version, sort_keys=SORT_KEYS
+            )
+            return [
+                gr.Tabs(selected=state.tab),
+                *board.restore(ctx, state),
+                *model.restore(ctx, state),
+                *h2h.restore(ctx, state),
+            ]
+
+        outputs = [tabs, *board.restore_outputs, *model.restore_outputs, *h2h.restore_outputs]
+        restored = demo.load(
+            user_errors(restore), None, outputs, show_progress="hidden",
+            api_visibility="private",
+        )  # fmt: skip
+        restored.then(None, None, None, js=RESTORED_JS)
+        for event in admin_events:  # a hide, unhide or delete shows in the table at once
+            event.then(board.show_table, board.inputs, board.table, api_visibility="private")
+        restored.then(board.show_figures, board.inputs, board.figure_outputs,
+                      api_visibility="private")  # fmt: skip
         demo.load(
             lambda: (scorer_status(ctx.pool, settings.version),) * 2,
             None,
@@ -98,18 +137,33 @@ def create_app(
     # and its concurrency limits; clients (the page, gradio_client) go through the queue.
     demo.queue(default_concurrency_limit=4, max_size=settings.queue_size, api_open=False)
     demo.hps_context = ctx  # for main() and tests: the pool, store and settings in use
+
+    def first_view(params: dict[str, str]) -> str | None:
+        state = parse_query(params, default_version=settings.version, sort_keys=SORT_KEYS)
+        if state.tab != "leaderboard":
+            return None
+        table = board.render_table(ctx, state, table_id="hps-first-lb")
+        return first_view_html(texts.TITLE, table)
+
+    demo.hps_first_view = first_view
     return demo
 
 
-def launch_kwargs(settings: AppSettings) -> dict:
-    """Arguments of ``Blocks.launch`` that follow from the settings."""
-    return {
+def launch_kwargs(settings: AppSettings, demo: gr.Blocks | None = None) -> dict:
+    """Arguments of ``Blocks.launch`` that follow from the settings; with ``demo`` (an app
+    of :func:`create_app`), its page carries the leaderboard table in its first response."""
+    kwargs = {
         "server_name": settings.host,
         "server_port": settings.port,
         "max_file_size": f"{settings.max_upload_mb}mb",
         "css": CSS,
+        "head": HEAD,
         "show_error": True,
     }
+    if demo is not None:
+        render = demo.hps_first_view
+        kwargs["app_kwargs"] = {"middleware": [Middleware(FirstView, render=render)]}
+    return kwargs
 
 
 def start_worker(ctx: AppContext, on_job_done=None) -> tuple[threading.Thread, threading.Event]:
@@ -186,7 +240,7 @@ def main() -> None:
     # the export folder goes and, through Gradio's lifespan, its file cache
     signal.signal(signal.SIGTERM, _interrupt)
     try:
-        demo.launch(**launch_kwargs(settings))
+        demo.launch(**launch_kwargs(settings, demo))
     finally:
         stop.set()
         if worker_stop is not None:

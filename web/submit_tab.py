@@ -4,6 +4,7 @@ view; admin actions."""
 
 from __future__ import annotations
 
+import html
 import shutil
 import uuid
 from collections.abc import Sequence
@@ -20,10 +21,11 @@ from scorer.settings import VERSIONS
 from submissions import SubmissionRejected, submit
 
 from . import texts
-from .admin import Throttle, admin_action, client_address, submission_id_of
+from .admin import Throttle, admin_action, check_token, client_address, submission_id_of
 from .components import UploadedFile
 from .context import AppContext
 from .errors import user_errors
+from .urlstate import ViewState, to_query
 
 POLL_SECONDS = 2.0
 
@@ -154,8 +156,29 @@ def progress_dict(ctx: AppContext, submission_id) -> dict:
     }
 
 
-def progress_html(p: dict | None) -> str:
-    """A progress bar and one line of numbers (no user text: nothing to escape)."""
+def valid_id(value) -> int | None:
+    """A submission id typed or received, or None for an empty or impossible one (the
+    form's "nothing to follow", never an error)."""
+    try:
+        return submission_id_of(value)
+    except ConfigError:
+        return None
+
+
+def finished_links(ctx: AppContext, submission_id: int) -> str:
+    """Links from a finished job to its model view and its leaderboard row (escaped)."""
+    info = ctx.store.get_submission(submission_id)
+    default = ctx.settings.version
+    model = to_query(ViewState(tab="model", version=info.version, model=f"v:{info.id}"),
+                     default_version=default)  # fmt: skip
+    row = to_query(ViewState(version=info.version, q=info.model, verified=True),
+                   default_version=default)  # fmt: skip
+    return texts.PROGRESS_LINKS.format(model=html.escape(f"?{model}"), row=html.escape(f"?{row}"))
+
+
+def progress_html(p: dict | None, links: str = "") -> str:
+    """A progress bar and one line of numbers (no user text: nothing to escape); ``links``:
+    HTML shown under it once the job is done."""
     if not p:
         return f"<p>{texts.PROGRESS_NONE}</p>"
     rate = texts.PROGRESS_RATE.format(rate=p["rate_per_s"]) if p["rate_per_s"] else ""
@@ -170,26 +193,37 @@ def progress_html(p: dict | None) -> str:
     return (
         f'<progress class="hps-progress" value="{int(p["done"])}" max="{total}" '
         f'style="width:100%;height:1.2em"></progress><p id="hps-progress-line">{line}</p>'
+        + (links if p["status"] == m.DONE else "")
     )
 
 
-def queue_frame(ctx: AppContext) -> pd.DataFrame:
+def queue_frame(ctx: AppContext, *, include_hidden: bool = False) -> pd.DataFrame:
+    """The queue, newest first; ``include_hidden`` (the admin's view) adds hidden ones."""
     rows = [
         [
             s.id,
             s.model,
             s.version,
-            s.status + (" (partial)" if s.partial else ""),
+            s.status
+            + (" (partial)" if s.partial else "")
+            + (texts.HIDDEN_MARK if s.hidden else ""),
             f"{s.images_done}/{s.images_total}",
             s.created_at.strftime("%Y-%m-%d %H:%M") if s.created_at else "",
             (s.error or "")[:200],
         ]
-        for s in ctx.store.list_submissions()
+        for s in ctx.store.list_submissions(include_hidden=include_hidden)
     ]
     return pd.DataFrame(rows, columns=texts.QUEUE_COLUMNS)
 
 
-def build_submit_tab(ctx: AppContext, demo: gr.Blocks) -> None:
+SCROLL_TO_REPORT_JS = """() => {
+  const el = document.querySelector('#submit-report');
+  if (el) el.scrollIntoView({behavior: 'smooth', block: 'start'});
+}"""
+
+
+def build_submit_tab(ctx: AppContext, demo: gr.Blocks) -> list:
+    """Build the tab; returns the admin actions' events (the leaderboard follows them)."""
     gr.Markdown(texts.SUBMIT_INTRO.format(max_mb=ctx.settings.max_upload_mb))
     with gr.Row():
         with gr.Column():
@@ -249,10 +283,19 @@ def build_submit_tab(ctx: AppContext, demo: gr.Blocks) -> None:
             buttons = {
                 "hide": gr.Button(texts.BUTTON_HIDE, size="sm"),
                 "unhide": gr.Button(texts.BUTTON_UNHIDE, size="sm"),
-                "delete": gr.Button(texts.BUTTON_DELETE, size="sm", variant="stop"),
                 "requeue": gr.Button(texts.BUTTON_RESCORE, size="sm"),
             }
-        admin_result = gr.Textbox(show_label=False, interactive=False)
+            delete = gr.Button(
+                texts.BUTTON_DELETE, size="sm", variant="stop", elem_id="admin-delete"
+            )
+        with gr.Row(visible=False, elem_id="admin-confirm") as confirm_row:
+            confirm_text = gr.Markdown()
+            confirm = gr.Button(texts.BUTTON_CONFIRM_DELETE, size="sm", variant="stop",
+                                elem_id="admin-confirm-delete")  # fmt: skip
+            cancel = gr.Button(texts.BUTTON_CANCEL, size="sm", elem_id="admin-cancel")
+        admin_result = gr.Textbox(show_label=False, interactive=False, elem_id="admin-result")
+        admin_queue = gr.Dataframe(label=texts.LABEL_ADMIN_QUEUE, datatype="str", interactive=False,
+                                   wrap=True, visible=False, elem_id="admin-queue")  # fmt: skip
         storage = gr.Markdown(elem_id="admin-storage")
 
     @user_errors
@@ -267,10 +310,13 @@ def build_submit_tab(ctx: AppContext, demo: gr.Blocks) -> None:
 
     @user_errors
     def on_tick(submission_id):
-        if submission_id is None:
+        sid = valid_id(submission_id)
+        if sid is None:  # nothing to follow: say how, never an error
             return progress_html(None), queue_frame(ctx), gr.Timer(active=False)
-        p = progress_dict(ctx, submission_id)
-        return progress_html(p), queue_frame(ctx), gr.Timer(active=p["status"] not in m.FINISHED)
+        p = progress_dict(ctx, sid)
+        links = finished_links(ctx, sid) if p["status"] == m.DONE else ""
+        return (progress_html(p, links), queue_frame(ctx),
+                gr.Timer(active=p["status"] not in m.FINISHED))  # fmt: skip
 
     button.click(
         on_submit,
@@ -279,8 +325,11 @@ def build_submit_tab(ctx: AppContext, demo: gr.Blocks) -> None:
         api_name="submit",
         concurrency_id="intake",
         concurrency_limit=1,
+    ).then(None, None, None, js=SCROLL_TO_REPORT_JS)  # the upload fields change size meanwhile
+    button.click(None, None, None, js=SCROLL_TO_REPORT_JS)
+    job_id.change(
+        lambda i: gr.Timer(active=valid_id(i) is not None), job_id, timer, api_visibility="private"
     )
-    job_id.change(lambda _: gr.Timer(active=True), job_id, timer, api_visibility="private")
     timer.tick(on_tick, job_id, [progress, queue, timer], api_visibility="private")
     refresh.click(on_tick, job_id, [progress, queue, timer], api_visibility="private")
     demo.load(user_errors(lambda: queue_frame(ctx)), None, queue, api_visibility="private")
@@ -289,20 +338,42 @@ def build_submit_tab(ctx: AppContext, demo: gr.Blocks) -> None:
     refresh.click(ctx.storage_status, None, storage, api_visibility="private")
     throttle = Throttle.from_settings(ctx.settings)
 
-    def admin_handler(action: str):
+    def run_admin(action):
         @user_errors
-        def on_admin(token: str, submission_id, request: gr.Request) -> str:
-            return admin_action(
-                ctx.store, ctx.settings, token, action, submission_id,
+        def run(t, i, request: gr.Request):
+            message = admin_action(
+                ctx.store, ctx.settings, t, action, i,
                 throttle=throttle, client=client_address(request),
             )  # fmt: skip
+            every = queue_frame(ctx, include_hidden=True)
+            hidden = gr.Row(visible=False)
+            return message, gr.Dataframe(every, visible=True), queue_frame(ctx), hidden
 
-        return on_admin
+        return run
 
-    for action, admin_button in buttons.items():
+    admin_out = [admin_result, admin_queue, queue, confirm_row]
+    events = [
         admin_button.click(
-            admin_handler(action), [token, admin_id], admin_result, api_visibility="private"
+            run_admin(action), [token, admin_id], admin_out, api_visibility="private"
         )
+        for action, admin_button in buttons.items()
+    ]
+    events.append(
+        confirm.click(run_admin("delete"), [token, admin_id], admin_out, api_visibility="private")
+    )
+
+    @user_errors
+    def ask_delete(t, i, request: gr.Request):
+        check_token(ctx.settings, t, throttle=throttle, client=client_address(request))
+        sid = submission_id_of(i)
+        info = ctx.store.get_submission(sid)
+        question = texts.CONFIRM_DELETE.format(id=sid, model=texts.md_escape(info.model))
+        return gr.Row(visible=True), question
+
+    delete.click(
+        ask_delete, [token, admin_id], [confirm_row, confirm_text], api_visibility="private"
+    )
+    cancel.click(lambda: gr.Row(visible=False), None, confirm_row, api_visibility="private")
 
     @user_errors
     def progress(submission_id: int) -> dict:
@@ -323,3 +394,4 @@ def build_submit_tab(ctx: AppContext, demo: gr.Blocks) -> None:
 
     gr.api(progress, api_name="progress")
     gr.api(submissions, api_name="queue")
+    return events

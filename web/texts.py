@@ -35,7 +35,7 @@ INTERNAL_ERROR = (
 )
 NO_IMAGES = "no images: upload one or more images to score"
 TOO_MANY_IMAGES = (
-    "{n} images in one request: at most {limit} at a time (HPS_MAX_SCORE_IMAGES); "
+    "{n} images in one request: at most {limit} at a time; "
     "for a whole benchmark, use the Submit tab"
 )
 NO_IMAGE_A = "image A is missing: upload the two images to compare"
@@ -53,11 +53,9 @@ PICK_TWO = "pick two different verified models"
 SCORER_READY = "**Scorer ready:** HPS {version}, {arch}, {precision} on {device}."
 SCORER_NOT_LOADED = "HPS {version} loads on first use (a few seconds; longer if it must download)."
 SCORER_UNAVAILABLE = (
-    "**Scoring is not available for HPS {version}.**\n\n{error}\n\n"
-    "How to provide a checkpoint: set `HPS_CHECKPOINT=/path/to/the.pt` (the checkpoint of "
-    "`HPS_VERSION`; other versions come from the hub model repo `xswu/HPSv2`) and, for a "
-    "non-standard architecture, `HPS_ARCH` (an open_clip model name or a model-config JSON), "
-    "then restart the app. Browsing the leaderboard works without one."
+    "**Scoring is not available for HPS {version} on this server right now**: its model "
+    "checkpoint could not be loaded. The leaderboard, the model views and head-to-head work "
+    "as usual. (Running this server? See *For operators* in the About tab.)"
 )
 
 # --- score tab ----------------------------------------------------------------------
@@ -108,18 +106,43 @@ PLACEHOLDER_SEARCH = "part of a model name"
 LABEL_VERIFIED_ONLY = "Verified only"
 LABEL_SHOW_PARTIAL = "Show partial submissions (never ranked)"
 LABEL_COLUMNS = "Columns"
-LABEL_SORT = "Sort by"
+LABEL_FILTERS = "Search and filters"
 LABEL_TABLE = "Leaderboard"
 BUTTON_CSV = "Download CSV"
-LABEL_BARS = "Per-style means with std (error bars)"
+LABEL_DOTS = "Means with 95% intervals"
 LABEL_DISTRIBUTION = "Per-image scores of verified models"
-LB_EMPTY = "No rows match."
+LB_EMPTY = "No rows to show in this version yet."
+LB_NO_MATCH = (
+    "No model matches <b>{q}</b>{filters}. Clear the search or the filters to see every row."
+)
+LB_NO_MATCH_FILTERS = " with the filters chosen"
+LB_COUNT = "{shown} of {total} models · HPS {version} · sorted by {sort}"
 BADGE = {KIND_VERIFIED: "✔ verified", KIND_REPORTED: "reported"}
 PARTIAL_MARK = " (partial)"
+PARTIAL_BADGE = "partial"
 CUSTOM_PROMPTS_MARK = " · custom prompts"  # scored on prompt lists other than the benchmark's
-FIG_BARS_TITLE = "HPS {version}: style means ± std"
-FIG_DIST_TITLE = "HPS {version}: per-image scores (verified)"
-FIG_NO_DATA = "No data to plot"
+CUSTOM_PROMPTS_BADGE = "custom prompts"
+COL_RANK = "Rank"
+COL_MODEL = "Model"
+COL_IMAGES = "Images"
+COL_DATE = "Date"
+COL_REPRODUCTION = "Reproduction"
+RANK_CI = "{low}–{high}"
+TIED = "tied"
+NO_CI = "no interval"
+REPORTED_SOURCE = "HPS v2 paper"
+TIP_REPORTED_SOURCE = "Published in the HPS v2 paper and its repository README."
+TIP_RANK_CI = (
+    "Rank by Averaged. Under it, for verified models: the 95% interval of the rank over "
+    "bootstrap resamples of the images; 'tied' means it overlaps another model's interval."
+)
+TIP_NO_CI = "Published numbers: no per-image scores, so no interval."
+TIP_UNRANKED = "Partial submissions are never ranked."
+FIG_DOTS_TITLE = "HPS {version} · top {n} by rank"
+FIG_DOTS_LEGEND_VERIFIED = "verified (filled, 95% interval)"
+FIG_DOTS_LEGEND_REPORTED = "reported (open, no interval)"
+FIG_DIST_TITLE = "HPS {version} · verified models"
+FIG_NO_DATA = "No models to plot"
 AXIS_SCORE = "HPS score"
 AXIS_STYLE = "style"
 
@@ -185,7 +208,10 @@ SUBMIT_DUPLICATE = (
 PROGRESS_LINE = "Submission #{id}: {status}, {done} / {total} images{rate}{eta}"
 PROGRESS_RATE = ", {rate:.1f} images/s"
 PROGRESS_ETA = ", about {eta} left"
-PROGRESS_NONE = "No job yet: submit above, or type a submission id to follow it."
+PROGRESS_NONE = (
+    "Nothing to follow yet: submit above, or type the number of an earlier submission "
+    "(shown in its report and in the queue below) to follow it."
+)
 LABEL_JOB_ID = "Follow submission id"
 QUEUE_COLUMNS = ["id", "model", "version", "status", "images", "submitted", "error"]
 ADMIN_TITLE = "Admin"
@@ -196,16 +222,43 @@ BUTTON_UNHIDE = "Unhide"
 BUTTON_DELETE = "Delete"
 BUTTON_RESCORE = "Retry / rescore"
 ADMIN_DONE = "Done: {action} submission #{id}."
+HIDDEN_MARK = " (hidden)"
+LABEL_ADMIN_QUEUE = "Every submission, hidden ones included"
+BUTTON_CONFIRM_DELETE = "Yes, delete it"
+BUTTON_CANCEL = "Cancel"
+CONFIRM_DELETE = (
+    "**Delete submission #{id} ({model})?** Its scores and stored images are removed for "
+    "good. To take it off the leaderboard but keep it, use Hide instead."
+)
+PROGRESS_LINKS = (
+    '<p class="hps-done-links">Scored. See <a href="{model}">its model view</a> or '
+    '<a href="{row}">its row on the leaderboard</a>.</p>'
+)
 
 # --- model and head-to-head ---------------------------------------------------------
 LABEL_PICK_MODEL = "Model"
+BUTTON_COPY_LINK = "Copy link"
+LINK_COPIED = "Link copied"
+NO_SUCH_MODEL = "no model {choice!r} in this version's leaderboard: pick one from the list"
+MODEL_EMPTY = (
+    "<h3>Pick a model</h3><p>Choose a model above, or click a model's name in the "
+    "Leaderboard, to see its per-style results with 95% intervals and, for verified models, "
+    "the prompts it did best and worst on.</p>"
+)
+MODEL_HEADER_HTML = (
+    '<div class="hps-model-head"><h2>{model}</h2>'
+    "<p>HPS {version} · {kind} · {n} images{partial} · {rank}</p></div>"
+)
+MODEL_RANK = "rank {rank}"
+MODEL_RANK_CI = "rank {rank} (95% interval {low}–{high})"
+MODEL_TIED = ", statistically tied with a neighbour"
+MODEL_UNRANKED = "not ranked (partial)"
 NOT_A_VERIFIED_MODEL = (
     "{choice} is not a verified model of this leaderboard: pick one from the list"
 )
 UNKNOWN_STYLE = "unknown style {style}"
 BAD_PROMPT_INDEX = "prompt index {value} is not a whole number"
 MODEL_LINK = '<a href="{href}" rel="nofollow noopener noreferrer" target="_blank">{text}</a>'
-MODEL_HEADER = "### {model}\nHPS {version} · {kind} · {n} images{partial}"
 MODEL_STYLE_COLUMNS = ["style", "mean", "std", "95% CI of mean", "n"]
 LABEL_BEST = "Best prompts"
 LABEL_WORST = "Worst prompts"
@@ -219,7 +272,22 @@ LABEL_STYLE = "Style"
 LABEL_PROMPT_INDEX = "Prompt index"
 LABEL_PAIR = "Both images for this prompt"
 PAIR_CAPTION = "{side} (#{id}): {score}"  # no user text: captions may render markup
-H2H_SUMMARY = "Overall, **A** wins {win:.1%} of prompts (95% CI {lo:.1%} to {hi:.1%})."
+H2H_SUMMARY = (
+    "Overall, {a} (A) scores higher than {b} (B) on {win:.1%} of prompts "
+    "(95% CI {lo:.1%} to {hi:.1%})."
+)
+H2H_NO_SHARED = "These two models have no scored prompt in common."
+H2H_EMPTY = (
+    "<h3>Pick two verified models</h3><p>Choose model A and model B above. You will see how "
+    "often A scores higher than B per style, with 95% intervals, and can page through both "
+    "images of each prompt, largest disagreements first if you like.</p>"
+)
+PROMPT_OUT_OF_RANGE = "There is no prompt {index} in {style}: this style has prompts 0 to {last}."
+PAIR_SCORES = '<p class="hps-pair-scores">A {a:.2f} · B {b:.2f} · A − B {diff:+.2f}</p>'
+PAIR_PROMPT = '<p class="hps-prompt"><b>{style} #{index}</b>: {prompt}</p>'
+BUTTON_PREV = "◀ Previous"
+BUTTON_NEXT = "Next ▶"
+LABEL_LARGEST_FIRST = "Largest disagreements first"
 
 # --- hosting and backups -------------------------------------------------------------
 STORAGE_EPHEMERAL = (
@@ -284,6 +352,15 @@ A difference does not by itself mean either number is wrong. It can come from:
   published table of its own version;
 - **the prompts**: the benchmark prompt lists are fixed; a row scored on other lists is
   marked *custom prompts*, and its differences mean nothing.
+
+## For operators
+- **Scoring unavailable**: the reason is in the server log. Provide the checkpoint with
+  `HPS_CHECKPOINT=/path/to/the.pt` (the checkpoint of `HPS_VERSION`; other versions come from
+  the hub model repo `xswu/HPSv2`) and, for a non-standard architecture, `HPS_ARCH` (an
+  open_clip model name or a model-config JSON), then restart the app.
+- **Admin actions** (hide, unhide, delete, rescore) need `HPS_ADMIN_TOKEN` set on the server;
+  `HPS_MAX_SCORE_IMAGES` limits one live Score request. Every setting is listed in the
+  README.
 
 ## Citation
 ```
