@@ -25,6 +25,8 @@ from collections.abc import Sequence
 
 import torch
 
+from .protocol import hps_scores
+
 _scorers: weakref.WeakValueDictionary[int, object] = weakref.WeakValueDictionary()
 _keys = itertools.count(1)
 
@@ -76,8 +78,7 @@ def batch_forward(
     missing = [p for p in dict.fromkeys(prompts) if p not in text]
     new = dict(zip(missing, scorer.encode_text_rows(missing))) if missing else {}
     rows = torch.stack([text[p] if p in text else new[p] for p in prompts])
-    img = scorer.encode_images(pixels)
-    return (100.0 * (img * rows).sum(dim=-1)).tolist(), new
+    return hps_scores(scorer.encode_images(pixels), rows), new
 
 
 def _decorated():

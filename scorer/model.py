@@ -37,6 +37,7 @@ from .loading import (
     text_keys,
 )
 from .preprocess import HPS_PREPROCESS, ImageSource, PreprocessCfg, load_and_preprocess
+from .protocol import hps_scores
 from .zoo import file_sha256, get_version, resolve_checkpoint
 
 log = logging.getLogger(__name__)
@@ -256,7 +257,7 @@ class HPSScorer:
                 return self._score_in_gpu_call(pixels, prompts)
             text = self.encode_texts(prompts)
             img = self.encode_images(pixels)
-        return (100.0 * (img * text).sum(dim=-1)).tolist()
+        return hps_scores(img, text)
 
     def _score_in_gpu_call(self, pixels: torch.Tensor, prompts: Sequence[str]) -> list[float]:
         """One ``@spaces.GPU`` call (:mod:`scorer.gpu`) with the text embeddings this scorer

@@ -39,6 +39,12 @@ def parse_image_stem(stem: str) -> int | None:
     return None
 
 
+def hps_scores(images, texts) -> list[float]:
+    """The HPS score of each row pair of L2-normalised image and text embeddings (torch
+    tensors [N, D]): 100 x cosine similarity. The one definition every scoring path uses."""
+    return (100.0 * (images * texts).sum(dim=-1)).tolist()
+
+
 def index_ranges(indices: Iterable[int]) -> str:
     """[0, 1, 2, 5, 7, 8] -> "00000-00002, 00005, 00007-00008" (duplicates ignored)."""
     values = sorted(set(indices))
