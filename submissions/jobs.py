@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, delete, func, insert, or_, select, update
+from sqlalchemy import and_, delete, func, insert, or_, select, tuple_, update
 from sqlalchemy.exc import IntegrityError
 
 from leaderboard import models as m
@@ -113,12 +113,11 @@ def save_batch(
         if conn.execute(update(s).where(_fenced(c)).values(heartbeat_at=utcnow())).rowcount != 1:
             return False
         keys = [(style, index) for style, index, _ in rows] + [(st, i) for st, i, _, _ in failures]
-        for style, index in keys:
+        if keys:  # one statement per batch, not one per image
             conn.execute(
                 delete(f).where(
                     f.c.submission_id == c.submission_id,
-                    f.c.style == style,
-                    f.c.prompt_index == index,
+                    tuple_(f.c.style, f.c.prompt_index).in_(keys),
                 )
             )
         if rows:
